@@ -1,0 +1,134 @@
+"""Derivatives as functions (JAX style) and user-defined ops.
+
+`grad(f)` is a new function that returns df/dx; because it works on Values too,
+`grad(grad(f))` is the second derivative.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from microgradx import ops
+from microgradx.checks import as_data
+from microgradx.engine import Value, apply, backpropagate, enable_grad
+
+_nesting = threading.local()  # how many grad() calls this thread is inside
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The function that returns df/d(argument argnums): `grad(lambda x: x ** 3)(2.0) == 12.0`.
+
+    Numbers in, numbers out (an array for a batched input, a tuple for several argnums).
+    Inside another grad() call, or given Values, it returns Values, so it can be
+    differentiated again.
+    """
+    with_value = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def gradient(*args: Any) -> Any:
+        return with_value(*args)[1]
+
+    return gradient
+
+
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The function that returns (f(...), df/d(argument argnums)), from one backward pass."""
+    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not positions or not all(isinstance(i, int) and not isinstance(i, bool) for i in positions):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+
+    @functools.wraps(f)
+    def evaluate(*args: Any) -> tuple[Any, Any]:
+        if not all(-len(args) <= i < len(args) for i in positions):
+            raise ValueError(f"argnums={argnums!r}, but the function got {len(args)} argument(s)")
+        depth: int = getattr(_nesting, "depth", 0)
+        differentiable = depth > 0 or any(isinstance(args[i], Value) for i in positions)
+        inputs = list(args)
+        for i in positions:
+            inputs[i] = args[i] if isinstance(args[i], Value) else Value(args[i], label=f"arg{i}")
+        _nesting.depth = depth + 1
+        try:
+            with enable_grad():
+                out = f(*inputs)
+                grads = _gradients(out, differentiable)
+        finally:
+            _nesting.depth = depth
+        found = [grads.get(inputs[i], 0.0 * ops.ones_like(inputs[i])) for i in positions]
+        if differentiable:
+            found = [g if isinstance(g, Value) else Value(g) for g in found]
+        value = out if differentiable or not isinstance(out, Value) else out.data
+        return value, found[0] if isinstance(argnums, int) else tuple(found)
+
+    return evaluate
+
+
+def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
+    if not isinstance(out, Value):
+        if isinstance(out, (int, float, np.integer, np.floating)):
+            return {}  # a constant: every gradient is zero
+        raise TypeError(f"grad needs a function that returns a Value, got {type(out).__name__}")
+    if isinstance(out.data, np.ndarray):
+        raise ValueError(
+            f"grad needs a function that returns a single number, but it returned a batch of "
+            f"{out.data.size}; reduce it with .mean() or .sum()"
+        )
+    return backpropagate(out, create_graph=differentiable)
+
+
+def custom_op(
+    name: str,
+    forward: Callable[..., Any],
+    *local_grads: Callable[..., Any],
+    domain: tuple[ops.Interval, ...] | None = None,
+    kinks: tuple[float, ...] = (),
+) -> Callable[..., Value]:
+    """A new op from its forward function and one local derivative per input.
+
+    Each local derivative takes the inputs and the output, with ordinary arithmetic:
+    `cube = custom_op("cube", lambda a: a ** 3, lambda a, out: 3 * a ** 2)`.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"custom_op: the name must be a word such as 'cube', got {name!r}")
+    if name in ops.OPS:
+        raise ValueError(f"custom_op: {name!r} is a built-in op; choose another name")
+    arity = len(local_grads)
+    for i, function in enumerate((forward, *local_grads)):
+        wanted = arity if i == 0 else arity + 1
+        what = "forward" if i == 0 else f"local derivative {i}"
+        try:
+            inspect.signature(function).bind(*range(wanted))
+        except TypeError:
+            raise TypeError(
+                f"custom_op {name!r}: {what} must take {wanted} argument(s) "
+                f"({'the inputs' if i == 0 else 'the inputs, then out'}); "
+                f"give one local derivative per input"
+            ) from None
+        except ValueError:  # a builtin without a signature: trust it
+            pass
+
+    row = ops.Op(
+        name,
+        name,
+        lambda *inputs: as_data(forward(*inputs)),
+        lambda *inputs_and_out: tuple(g(*inputs_and_out) for g in local_grads),
+        arity=arity,
+        domain=domain,
+        kinks=kinks,
+    )
+    ops.CUSTOM[name] = row
+
+    def run(*operands: Any) -> Value:
+        if len(operands) != arity:
+            raise TypeError(f"{name} takes {arity} input(s), got {len(operands)}")
+        return apply(row, *operands)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"The custom op {name!r} ({arity} input(s))."
+    run.op = row  # type: ignore[attr-defined]
+    return run

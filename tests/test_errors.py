@@ -1,0 +1,165 @@
+"""Bad input gets an error that names the op, the offending value and the node, and the fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from microgradx import Value, custom_op, grad, value_and_grad
+from microgradx.testing import numerical_grad
+
+x_neg = Value(-2.0, label="x")
+zero = Value(0.0, label="z")
+batch = Value(np.array([1.0, 4.0, -9.0, 16.0]), label="xs")
+
+DOMAIN_ERRORS: list[tuple[str, Callable[[], Any], type[Exception], list[str]]] = [
+    ("log of a negative", lambda: x_neg.log(), ValueError, ["log", "-2.0", "'x'", "positive"]),
+    ("log of zero", lambda: zero.log(), ValueError, ["log", "0.0", "'z'"]),
+    (
+        "log of an unlabelled result",
+        lambda: (x_neg * 1).log(),
+        ValueError,
+        ["log", "output of mul"],
+    ),
+    ("sqrt of a negative", lambda: x_neg.sqrt(), ValueError, ["sqrt", "-2.0", "'x'"]),
+    (
+        "sqrt in a batch",
+        lambda: batch.sqrt(),
+        ValueError,
+        ["sqrt", "-9.0", "'xs'", "batch index 2"],
+    ),
+    ("division by zero", lambda: Value(1.0) / zero, ZeroDivisionError, ["div", "0.0", "'z'"]),
+    (
+        "division by a number 0",
+        lambda: Value(1.0, label="one") / 0,
+        ZeroDivisionError,
+        ["div", "0.0"],
+    ),
+    ("zero to a negative power", lambda: zero**-1, ZeroDivisionError, ["power", "0.0", "'z'"]),
+    ("negative base, fractional power", lambda: x_neg**0.5, ValueError, ["power", "-2.0", "'x'"]),
+    (
+        "Value ** Value, negative base",
+        lambda: x_neg ** Value(2.0),
+        ValueError,
+        ["pow", "'x'", "positive base"],
+    ),
+    (
+        "number ** Value, negative base",
+        lambda: (-2) ** Value(2.0),
+        ValueError,
+        ["pow", "-2.0", "positive base"],
+    ),
+    (
+        "exp overflow",
+        lambda: Value(1000.0, label="big").exp(),
+        OverflowError,
+        ["exp", "1000.0", "'big'"],
+    ),
+    ("power overflow", lambda: Value(1e200, label="big") ** 3, OverflowError, ["power", "'big'"]),
+    (
+        "batches of different sizes",
+        lambda: batch + Value(np.ones(3)),
+        ValueError,
+        ["add", "4 and 3 examples"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", DOMAIN_ERRORS, ids=[c[0] for c in DOMAIN_ERRORS])
+def test_a_bad_input_names_the_op_the_value_and_the_node(case: Any) -> None:
+    _, run, error, words = case
+    with pytest.raises(error) as raised:
+        run()
+    message = str(raised.value)
+    assert "math domain error" not in message
+    for word in words:
+        assert word in message
+
+
+@given(st.floats(-1e6, 0.0))
+def test_log_of_any_non_positive_number_is_refused(x: float) -> None:
+    with pytest.raises(ValueError, match=r"^log got .* positive number"):
+        Value(x).log()
+
+
+def test_a_bad_batch_leaves_no_nan_behind() -> None:
+    with pytest.raises(ValueError, match="batch index 1"):
+        Value(np.array([1.0, -1.0])).log()
+
+
+@pytest.mark.parametrize(
+    "data, named",
+    [
+        ("2.0", "str"),
+        (None, "NoneType"),
+        (1 + 2j, "complex"),
+        ([[1.0, 2.0]], "list"),
+        ({"a": 1}, "dict"),
+        ([1.0, 2.0], "np.array"),
+        (np.ones((2, 2)), "shape (2, 2)"),
+        (np.array(["a"]), "ndarray"),
+        (np.array([]), "shape (0,)"),
+    ],
+)
+def test_value_refuses_what_is_not_a_number_or_a_batch(data: Any, named: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(named)):
+        Value(data)
+
+
+def test_operators_with_a_non_number_say_what_they_got() -> None:
+    with pytest.raises(TypeError, match="got str"):
+        Value(1.0) + "1"
+    with pytest.raises(TypeError, match="exponent must be a plain number"):
+        Value(1.0) ** "2"
+    with pytest.raises(TypeError, match="label must be a str"):
+        Value(1.0, label=3)  # type: ignore[arg-type]
+
+
+def test_backward_on_an_unreduced_batch_says_to_reduce_it() -> None:
+    with pytest.raises(ValueError, match=r"batch of 4 .*\.mean\(\) or \.sum\(\)"):
+        (batch * 2).backward()
+    with pytest.raises(ValueError, match=r"\.mean\(\) or \.sum\(\)"):
+        grad(lambda a: a * 2)(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="single number"):
+        batch.item()
+
+
+def test_backward_through_an_infinite_derivative_is_named() -> None:
+    with pytest.raises(ZeroDivisionError, match=r"backward through sqrt.*'z' = 0\.0"):
+        zero.sqrt().backward()
+    with pytest.raises(FloatingPointError, match="backward through sqrt"):
+        Value(np.array([0.0, 1.0]), label="zs").sqrt().sum().backward()
+
+
+def test_grad_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="argnums=2"):
+        grad(lambda a, b: a * b, argnums=2)(1.0, 2.0)
+    with pytest.raises(TypeError, match="argnums must be"):
+        grad(lambda a: a, argnums="0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="returns a Value"):
+        value_and_grad(lambda a: "oops")(1.0)
+
+
+def test_custom_op_checks_its_definition() -> None:
+    with pytest.raises(TypeError, match="local derivative 1 must take 2"):
+        custom_op("square", lambda a: a * a, lambda a: 2 * a)
+    with pytest.raises(TypeError, match="forward must take 2"):
+        custom_op("mix", lambda a: a, lambda a, b, out: 1.0, lambda a, b, out: 1.0)
+    with pytest.raises(ValueError, match="built-in op"):
+        custom_op("tanh", lambda a: a, lambda a, out: 1.0)
+    with pytest.raises(ValueError, match="must be a word"):
+        custom_op("my op", lambda a: a, lambda a, out: 1.0)
+    square = custom_op("square", lambda a: a * a, lambda a, out: 2 * a)
+    with pytest.raises(TypeError, match="square takes 1 input"):
+        square(Value(1.0), Value(2.0))
+
+
+def test_numerical_grad_needs_a_single_number() -> None:
+    with pytest.raises(ValueError, match="single number"):
+        numerical_grad(lambda a: a * 2, np.array([1.0, 2.0]))

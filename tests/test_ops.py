@@ -1,0 +1,123 @@
+"""Every row of the op table against two independent oracles: central differences and SymPy."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import pytest
+import sympy as sp
+from hypothesis import find, given
+from hypothesis import strategies as st
+from oracle import SYMPY, at, evaluate, symbols, sympy_apply
+
+from microgradx import Value, custom_op, grad, ops
+from microgradx.engine import apply
+from microgradx.ops import Op
+from microgradx.testing import numerical_grad, strategies
+
+cube = custom_op("cube", lambda a: a**3, lambda a, out: 3 * a**2)
+ROWS = strategies.table()
+GRAPH_ROWS = [row for row in ROWS if row.name not in ("sum", "mean")]  # fixed at import time
+
+
+def row_id(row: Op) -> str:
+    return row.name + "".join(f"({p:g})" for p in row.params)
+
+
+def derivative(row: Op, point: list[float], *wrt: int) -> float:
+    """SymPy's derivative of row with respect to the inputs numbered in wrt, at point."""
+    xs = symbols(row.arity)
+    at(dict(zip(xs, point)))
+    return evaluate(sp.diff(sympy_apply(row, *xs), *[xs[i] for i in wrt]), dict(zip(xs, point)))
+
+
+def derivative_of_expression(f: Any, point: list[float], *wrt: int) -> float:
+    """SymPy's derivative of a random expression with respect to inputs wrt, at point."""
+    xs = symbols(f.n_inputs)
+    at(dict(zip(xs, point)))
+    formula = f.evaluate(sympy_apply, *xs)
+    return evaluate(sp.diff(formula, *[xs[i] for i in wrt]), dict(zip(xs, point)))
+
+
+def draw_inputs(data: st.DataObject, row: Op) -> list[float]:
+    return [data.draw(strategies.floats_in(row, i), label=f"x{i}") for i in range(row.arity)]
+
+
+def test_every_row_is_tested_and_has_an_oracle() -> None:
+    assert set(ops.OPS) <= {row.name for row in ROWS}
+    assert "cube" in {row.name for row in ROWS}
+    assert all(row.name in SYMPY for row in ROWS)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+@given(data=st.data())
+def test_first_derivatives_match_central_differences_and_sympy(row: Op, data: Any) -> None:
+    xs = draw_inputs(data, row)
+    inputs = [Value(x) for x in xs]
+    apply(row, *inputs).backward()
+    numeric = numerical_grad(row.forward, *xs)
+    for i, node in enumerate(inputs):
+        assert math.isclose(node.grad, numeric[i], rel_tol=1e-4, abs_tol=1e-6), (i, numeric)
+        exact = derivative(row, xs, i)
+        assert math.isclose(node.grad, exact, rel_tol=1e-9, abs_tol=1e-12), (i, exact)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+@given(data=st.data())
+def test_second_derivatives_match_sympy(row: Op, data: Any) -> None:
+    xs = draw_inputs(data, row)
+    for i, j in itertools.product(range(row.arity), repeat=2):
+        second = grad(grad(lambda *a: apply(row, *a), argnums=i), argnums=j)(*xs)
+        expected = derivative(row, xs, i, j)
+        assert math.isclose(second, expected, rel_tol=1e-8, abs_tol=1e-10), (i, j)
+
+
+@given(strategies.expressions(n_inputs=3, max_depth=6, ops=GRAPH_ROWS))
+def test_random_graphs_match_sympy(expression: Any) -> None:
+    f, xs = expression
+    inputs = [Value(x) for x in xs]
+    f(*inputs).backward()
+    for i, node in enumerate(inputs):
+        expected = derivative_of_expression(f, xs, i)
+        assert math.isclose(node.grad, expected, rel_tol=1e-8, abs_tol=1e-10), (i, expected)
+
+
+@given(strategies.expressions(n_inputs=2, max_depth=5, ops=GRAPH_ROWS))
+def test_random_graphs_second_derivatives_match_sympy(expression: Any) -> None:
+    f, xs = expression
+    for i, j in [(0, 0), (0, 1), (1, 1)]:
+        second = grad(grad(f, argnums=i), argnums=j)(*xs)
+        expected = derivative_of_expression(f, xs, i, j)
+        assert math.isclose(second, expected, rel_tol=1e-7, abs_tol=1e-9), (i, j)
+
+
+def test_random_graphs_do_share_subexpressions() -> None:
+    """The graphs above really reuse nodes (an input or a result feeds two ops)."""
+
+    def reuses(expression: Any) -> bool:
+        f, _ = expression
+        used = [i for _, operands in f.steps for i in operands]
+        return len(used) != len(set(used))
+
+    f, _ = find(strategies.expressions(n_inputs=2, max_depth=6, ops=GRAPH_ROWS), reuses)
+    assert reuses((f, None))
+
+
+@given(strategies.expressions(n_inputs=2, max_depth=5, ops=GRAPH_ROWS, batch_size=5))
+def test_batched_gradient_is_the_sum_of_per_example_gradients(expression: Any) -> None:
+    f, (xs, w) = expression
+    batch, weight = Value(xs), Value(w)
+    # `+ 0 * x` makes the output a batch even when f ignores x: a number that does not
+    # depend on the batch stands for every example, and .sum() must count it once per example.
+    (f(batch, weight) + 0.0 * batch).sum().backward()
+    per_example_x, per_example_w = [], []
+    for x in xs:
+        one, shared = Value(float(x)), Value(w)
+        (f(one, shared) + 0.0 * one).backward()
+        per_example_x.append(one.grad)
+        per_example_w.append(shared.grad)
+    assert isinstance(weight.grad, float)
+    assert math.isclose(weight.grad, math.fsum(per_example_w), rel_tol=1e-9, abs_tol=1e-9)
+    assert batch.grad == pytest.approx(per_example_x, rel=1e-9, abs=1e-12)
