@@ -70,8 +70,11 @@ typecheck: setup
 pytest: setup
 	$(PY) -m pytest tests --nbmake notebooks
 
+# Re-execute every notebook top to bottom and save its outputs (pictures included) in the file.
 notebooks: setup
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	$(PY) -c 'import sys, nbclient, nbformat; \
+	[nbformat.write(nbclient.NotebookClient(nbformat.read(p, 4), timeout=300, \
+	  resources={"metadata": {"path": "notebooks"}}).execute(), p) for p in sys.argv[1:]]' notebooks/*.ipynb
 
 benchmark: setup
 	$(PY) benchmarks/engine.py
