@@ -1,7 +1,19 @@
 """microgradx: a scalar reverse-mode autograd engine for learning how neural networks learn."""
 
+from microgradx import data, losses, nn, optim, train
 from microgradx.engine import Value, no_grad
 from microgradx.functional import custom_op, grad, value_and_grad
 
-__all__ = ["Value", "custom_op", "grad", "no_grad", "value_and_grad"]
+__all__ = [
+    "Value",
+    "custom_op",
+    "data",
+    "grad",
+    "losses",
+    "nn",
+    "no_grad",
+    "optim",
+    "train",
+    "value_and_grad",
+]
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ def as_data(data: Any) -> Any:
     """Check and convert what a Value may hold: a number, or a 1-D array of numbers."""
     if type(data) is float:
         return data
-    if isinstance(data, (int, float, np.integer, np.floating)):
+    if isinstance(data, (int, float, np.integer, np.floating, np.bool_)):
         return float(data)
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         if data.ndim == 0:

@@ -3,26 +3,130 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
-from microgradx import Value
+from microgradx import Value, data, losses, nn, optim, train
 from microgradx.engine import topological_order
+
+DATASETS = {
+    "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
+    "moons": lambda seed: data.make_moons(1000, noise=0.1, seed=seed),
+    "xor": lambda seed: data.make_xor(1000, noise=0.05, seed=seed),
+    "spiral": lambda seed: data.make_spiral(1200, n_classes=3, noise=0.02, seed=seed),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Bad arguments: one line saying what is wrong, and exit code 2."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="microgradx", description="A scalar autograd engine for learning backpropagation."
+    parser = _Parser(
+        prog="microgradx", description="Learn how neural networks learn, one gradient at a time."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("demo", help="backpropagate through one neuron and print every gradient")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+    demo_parser = commands.add_parser("demo", help="train a small network and draw what it learned")
+    demo_parser.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default="circles",
+        help="the toy dataset (default: circles)",
+    )
+    demo_parser.add_argument(
+        "--epochs",
+        type=_whole_number,
+        default=300,
+        help="passes over the training data (default: 300)",
+    )
+    demo_parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the data and the weights (default: 0)"
+    )
+    demo_parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        help="folder for the pictures and the model (default: out/)",
+    )
+    demo_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    commands.add_parser("neuron", help="backpropagate through one neuron and print every gradient")
     arguments = parser.parse_args(argv)
-    if arguments.command == "demo":
-        demo()
+    if arguments.command == "neuron":
+        neuron()
+        return 0
+    if arguments.out.exists() and not arguments.out.is_dir():
+        parser.error(f"--out {arguments.out} is a file; give a folder")
+    try:
+        demo(
+            arguments.dataset,
+            arguments.epochs,
+            arguments.seed,
+            arguments.out,
+            not arguments.no_progress,
+        )
+    except ImportError as error:
+        print(f"microgradx demo: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
-def demo() -> None:
+def demo(dataset: str, epochs: int, seed: int, out: Path, progress: bool = True) -> None:
+    """The article's experiment: a 2 → 4 → 6 → 6 → 4 → 1 ReLU network with a sigmoid output,
+    trained with Adam on binary cross-entropy; the spiral's three classes get three outputs
+    and cross-entropy instead."""
+    from microgradx import plot  # needs matplotlib: imported here so `neuron` works without it
+
+    X, y = DATASETS[dataset](seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed)
+    X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
+    classes = int(y.max()) + 1
+    if classes == 2:
+        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=seed)
+        loss: Any = losses.binary_cross_entropy
+    else:
+        model = nn.MLP(2, [16, 16, classes], seed=seed)
+        loss = losses.cross_entropy
+    print(
+        f"Training {model} on {len(X_fit)} {dataset} points "
+        f"({len(X_val)} for validation, {len(X_test)} held out for testing)"
+    )
+    started = time.perf_counter()
+    history = train.fit(
+        model,
+        X_fit,
+        y_fit,
+        loss=loss,
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=epochs,
+        validation=(X_val, y_val),
+        progress=progress,
+        seed=seed,
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"train accuracy {train.accuracy(model, X_fit, y_fit):.1%}, test accuracy "
+        f"{train.accuracy(model, X_test, y_test):.1%} ({history.epochs} epochs in {seconds:.1f} s)"
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot.decision_boundary(model, X_test, y_test).figure
+    figure.axes[0].set_title(f"{dataset}: decision boundary on the test set")
+    _save_figure(figure, out / "decision_boundary.png")
+    _save_figure(plot.history(history), out / "history.png")
+    nn.save(model, out / "model.json")
+    print(f"wrote {out / 'decision_boundary.png'}, {out / 'history.png'} and {out / 'model.json'}")
+
+
+def neuron() -> None:
     """The neuron o = tanh(x1*w1 + x2*w2 + b): forward, backward, and every gradient."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
@@ -45,6 +149,26 @@ def demo() -> None:
     print("\nRead it as the chain rule: do/dw1 = do/dn * dn/d(x1*w1) * d(x1*w1)/dw1")
     print("                               = (1 - o²) * 1 * x1")
     print(f"                               = {local:.4f} * 1 * {x1.data:.1f} = {w1.grad:.4f}")
+
+
+def _whole_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    """Save a figure atomically: write a temporary file beside it, then rename."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        figure.savefig(temporary, format=path.suffix.lstrip("."), dpi=120)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from microgradx import data, nn, train
 from microgradx.cli import main
 from microgradx.testing import numerical_grad
 
 
-def test_demo_prints_every_gradient_of_the_neuron(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+def test_neuron_prints_every_gradient_of_the_neuron(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["neuron"]) == 0
     table = {}
     for line in capsys.readouterr().out.splitlines():
         words = line.split()
@@ -25,21 +29,86 @@ def test_demo_prints_every_gradient_of_the_neuron(capsys: pytest.CaptureFixture[
 
     point = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432}
     slopes = numerical_grad(neuron, *point.values())
-    for (name, data), slope in zip(point.items(), slopes):
-        assert table[name] == (pytest.approx(data, abs=1e-4), pytest.approx(slope, abs=1e-4))
+    for (name, value), slope in zip(point.items(), slopes):
+        assert table[name] == (pytest.approx(value, abs=1e-4), pytest.approx(slope, abs=1e-4))
     assert table["o"][0] == pytest.approx(neuron(*point.values()), abs=1e-4)
 
 
-def test_an_unknown_command_exits_with_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_trains_and_writes_its_pictures_and_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--epochs", "300", "--out", str(tmp_path), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    test_accuracy = float(printed.split("test accuracy ")[1].split("%")[0]) / 100
+    assert test_accuracy >= 0.98
+    for name in ("decision_boundary.png", "history.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "decision_boundary.png",
+        "history.png",
+        "model.json",
+    ]  # no temporary files left behind
+    model = nn.load(tmp_path / "model.json")
+    X, y = data.make_circles(1000, noise=0.05, factor=0.5, seed=0)
+    _, X_test, _, y_test = data.train_test_split(X, y, test_size=0.25, seed=0)
+    assert train.accuracy(model, X_test, y_test) == pytest.approx(test_accuracy, abs=0.001)
+
+
+@pytest.mark.parametrize("dataset", ["moons", "xor", "spiral"])
+def test_demo_runs_on_every_dataset(
+    dataset: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dataset", dataset, "--epochs", "20", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 20/20" in printed  # not a terminal: plain progress lines
+    document = json.loads((tmp_path / "model.json").read_text())
+    assert document["architecture"]["nouts"][-1] == (3 if dataset == "spiral" else 1)
+
+
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        (["demo", "--epochs", "0"], "whole number >= 1"),
+        (["demo", "--epochs", "ten"], "whole number >= 1"),
+        (["demo", "--dataset", "mnist"], "invalid choice"),
+        (["demo", "--seed", "x"], "invalid int"),
+        (["train-everything"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    arguments: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["train-everything"])
+        main(arguments)
     assert exit_.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+    error = capsys.readouterr().err.strip()
+    assert complaint in error and len(error.splitlines()) == 1
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--out", str(target)])
+    assert exit_.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert target.read_text() == "keep me"
+
+
+def test_demo_without_matplotlib_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [m for m in sys.modules if m.startswith(("matplotlib", "microgradx.plot"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["demo", "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 1
+    assert "pip install 'microgradx[plot]'" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_command() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "microgradx", "demo"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "microgradx", "neuron"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     assert "do/dw1" in done.stdout
+    assert np.isfinite(float(done.stdout.split("= ")[-1]))

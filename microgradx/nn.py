@@ -1,0 +1,398 @@
+"""Neurons, layers and multi-layer perceptrons made of Values; parameter names; save and load.
+
+A `Neuron` computes act(b + w1·x1 + ... + wn·xn). A `Layer` is several neurons side by side;
+an `MLP` is layers one after the other. Call a model with one example (a sequence of numbers
+or Values) to get a small scalar graph, or with a whole batch (a 2-D array, one row per
+example) to send every example through one graph at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from microgradx.engine import Value
+
+ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
+INITS = ("auto", "he", "xavier", "uniform")
+FORMAT, VERSION = "microgradx-model", 1
+
+
+class Module:
+    """Anything with parameters. Parameters are named by their place in the module tree,
+    with dots: `layers.0.neurons.3.w1` is weight 1 of neuron 3 of the first layer."""
+
+    training = True
+
+    def __call__(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not say how to compute its output")
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """(dotted name, parameter) pairs, in a fixed order."""
+        for name, value in vars(self).items():
+            for suffix, parameter in _parameters_in(value):
+                yield name + suffix, parameter
+
+    def parameters(self) -> list[Value]:
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0 (gradients accumulate otherwise)."""
+        for parameter in self.parameters():
+            parameter.grad = 0.0
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode: dropout is active. Returns the module, for chaining."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: dropout is off, so the same input always gives the same output."""
+        return self.train(False)
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it."""
+        yield self
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Module):
+                    yield from item.modules()
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by dotted name: plain numbers, ready for JSON."""
+        return {name: float(parameter.data) for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from `state`. Everything is checked before anything is set,
+        so a failed load leaves the model as it was."""
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"a state dict maps parameter names to numbers, got {type(state).__name__}"
+            )
+        own = dict(self.named_parameters())
+        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if missing or unexpected:
+            raise ValueError(
+                f"the state dict does not match this model ({len(own)} parameters, {len(state)} "
+                f"given): missing {_few(missing)}, unexpected {_few(unexpected)}"
+            )
+        for name in own:
+            number = state[name]
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not math.isfinite(number)
+            ):
+                raise ValueError(f"parameter {name!r} must be a finite number, got {number!r}")
+        for name, parameter in own.items():
+            parameter.data = float(state[name])
+
+    def architecture(self) -> dict[str, Any]:
+        """What it takes to build this module again (saved by `save`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot be saved: it has no architecture()"
+        )
+
+
+class Neuron(Module):
+    """act(b + w1·x1 + ... + wn·xn): a weighted sum of the inputs, then an activation."""
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        init: str = "auto",
+        seed: int | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+        nout: int = 1,
+    ) -> None:
+        _check_choice("activation", activation, ACTIVATIONS)
+        _check_choice("init", init, INITS)
+        self.nin = _check_count("nin", nin)
+        self.activation, self.init = activation, init
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        self.w = [
+            Value(float(x), label=f"w{i + 1}")
+            for i, x in enumerate(_draw(init, activation, nin, nout, rng))
+        ]
+        self.b = Value(0.0, label="b")
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        yield from ((f"w{i + 1}", w) for i, w in enumerate(self.w))
+        yield "b", self.b
+
+    def __call__(self, x: Any) -> Value:
+        inputs = _inputs(x, self.nin, type(self).__name__)
+        act = self.b
+        for wi, xi in zip(self.w, inputs):
+            act = act + wi * xi
+        return activate(act, self.activation)
+
+    def architecture(self) -> dict[str, Any]:
+        return {"type": "Neuron", "nin": self.nin, "activation": self.activation, "init": self.init}
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin} inputs, {self.activation})"
+
+
+class Layer(Module):
+    """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        init: str = "auto",
+        dropout: float = 0.0,
+        seed: int | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.nin, self.nout = _check_count("nin", nin), _check_count("nout", nout)
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(
+                f"dropout is the fraction of outputs to zero, in [0, 1); got {dropout!r}"
+            )
+        self.activation, self.init, self.dropout = activation, init, float(dropout)
+        self._rng = rng if rng is not None else np.random.default_rng(seed)
+        self.neurons = [
+            Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
+        ]
+
+    def forward(self, x: Any) -> list[Value]:
+        """Every neuron's output, as a list (dropout applied in training mode)."""
+        inputs = _inputs(x, self.nin, type(self).__name__)
+        outputs = [neuron(inputs) for neuron in self.neurons]
+        if self.training and self.dropout > 0:
+            keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
+            outputs = [
+                out * ((self._rng.random(_batch_shape(out)) < keep) / keep) for out in outputs
+            ]
+        return outputs
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        outputs = self.forward(x)
+        return outputs[0] if self.nout == 1 else outputs
+
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "type": "Layer",
+            "nin": self.nin,
+            "nout": self.nout,
+            "activation": self.activation,
+            "init": self.init,
+            "dropout": self.dropout,
+        }
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} → {self.nout}, {self.activation})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: fully connected layers, one after the other."""
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        init: str = "auto",
+        dropout: float = 0.0,
+        seed: int | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if isinstance(nouts, int) or not nouts:
+            raise ValueError(
+                f"nouts lists the width of every layer, such as [16, 16, 1]; got {nouts!r}"
+            )
+        _check_choice("activation", activation, ACTIVATIONS)
+        _check_choice("output_activation", output_activation, ACTIVATIONS)
+        self.nin, self.nouts = _check_count("nin", nin), [_check_count("nouts", n) for n in nouts]
+        self.activation, self.output_activation = activation, output_activation
+        self.init, self.dropout = init, dropout
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        sizes = [self.nin, *self.nouts]
+        last = len(self.nouts) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                output_activation if i == last else activation,
+                init,
+                0.0 if i == last else dropout,
+                rng=rng,
+            )
+            for i in range(len(self.nouts))
+        ]
+        for name, parameter in self.named_parameters():
+            parameter.label = name
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        """One example (nin numbers) or a batch (an array of shape (batch, nin))."""
+        outputs: Any = _inputs(x, self.nin, type(self).__name__)
+        for layer in self.layers:
+            outputs = layer.forward(outputs)
+        result: Value | list[Value] = outputs[0] if len(outputs) == 1 else outputs
+        return result
+
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "type": "MLP",
+            "nin": self.nin,
+            "nouts": self.nouts,
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+            "init": self.init,
+            "dropout": self.dropout,
+        }
+
+    def __repr__(self) -> str:
+        hidden = f" → {self.nouts[:-1]}" if len(self.nouts) > 1 else ""
+        return f"MLP({self.nin}{hidden} → {self.nouts[-1]}, {len(self.parameters())} parameters)"
+
+
+def activate(x: Value, activation: str) -> Value:
+    """Apply an activation by name: linear, relu, leaky_relu, tanh or sigmoid."""
+    if activation == "linear":
+        return x
+    result: Value = getattr(x, activation)()
+    return result
+
+
+def save(model: Module, path: str | os.PathLike[str]) -> None:
+    """Write the model as JSON (format, version, architecture, parameters), atomically: the
+    file is either the complete new model or untouched."""
+    path = Path(path)
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": model.architecture(),
+        "parameters": model.state_dict(),
+    }
+    try:
+        text = json.dumps(document, indent=1, allow_nan=False)
+    except ValueError:
+        bad = [name for name, number in document["parameters"].items() if not math.isfinite(number)]
+        raise ValueError(
+            f"cannot save {path}: parameters {_few(bad)} are not finite numbers"
+        ) from None
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | os.PathLike[str]) -> Module:
+    """Read a model written by `save`. A truncated, corrupt or mismatching file is an error
+    that names the file and the problem."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is not a microgradx model: it is not valid JSON ({error}); "
+            "is the file truncated?"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f'{path} is not a microgradx model: no "format": "{FORMAT}" field')
+    if document.get("version") != VERSION:
+        raise ValueError(
+            f"{path} has model format version {document.get('version')!r}; "
+            f"this microgradx reads version {VERSION}"
+        )
+    architecture, parameters = document.get("architecture"), document.get("parameters")
+    builders = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
+    if not isinstance(architecture, dict) or architecture.get("type") not in builders:
+        raise ValueError(f"{path}: the architecture must name a type among {sorted(builders)}")
+    arguments = {key: value for key, value in architecture.items() if key != "type"}
+    try:
+        model: Module = builders[architecture["type"]](**arguments)
+        model.load_state_dict(parameters)  # type: ignore[arg-type]  # checked there
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    return model
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _parameters_in(value: Any) -> Iterator[tuple[str, Value]]:
+    """(name suffix, parameter) for a Value, a Module, or a list of them."""
+    if isinstance(value, Value):
+        yield "", value
+    elif isinstance(value, Module):
+        yield from (("." + name, p) for name, p in value.named_parameters())
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from ((f".{i}{suffix}", p) for suffix, p in _parameters_in(item))
+
+
+def _inputs(x: Any, nin: int, who: str) -> list[Any]:
+    """One example (a sequence of nin numbers or Values) or a batch (array (batch, nin)), as a
+    list of nin items: numbers, Values, or Values holding one column of the batch."""
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        if x.shape[1] != nin:
+            raise ValueError(
+                f"{who} expects {nin} inputs per example, "
+                f"got a batch of shape {x.shape} ({x.shape[1]} inputs)"
+            )
+        return [Value(x[:, j]) for j in range(nin)]
+    if isinstance(x, Value) or not isinstance(x, Iterable) or isinstance(x, (str, bytes)):
+        raise TypeError(
+            f"{who} takes a sequence of {nin} numbers or Values (one example), or a "
+            f"2-D array of shape (batch, {nin}); got {type(x).__name__}"
+        )
+    items = list(x)
+    if len(items) != nin:
+        raise ValueError(f"{who} expects {nin} inputs per example, got {len(items)}")
+    return items
+
+
+def _batch_shape(value: Value) -> tuple[int, ...]:
+    return value.data.shape if isinstance(value.data, np.ndarray) else ()
+
+
+def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Generator) -> Any:
+    """Initial weights: He for ReLU-like activations, Xavier for the others, or U(-1, 1)."""
+    if init == "auto":
+        init = "he" if activation in ("relu", "leaky_relu") else "xavier"
+    if init == "uniform":
+        return rng.uniform(-1, 1, nin)
+    scale = math.sqrt(2 / nin) if init == "he" else math.sqrt(2 / (nin + nout))
+    return rng.normal(0, scale, nin)
+
+
+def _check_choice(what: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _check_count(what: str, value: Any) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{what} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _few(names: Sequence[str], limit: int = 5) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

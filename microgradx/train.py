@@ -1,0 +1,275 @@
+"""The training loop: predict, score the prediction with a loss, step the optimizer; repeat.
+
+`fit` trains on the full batch by default, on mini-batches when given a `batch_size` (1 is
+stochastic gradient descent), records loss and accuracy per epoch, and can stop early when
+the validation loss stops improving, keeping the best weights it saw.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from microgradx.data import batches
+from microgradx.engine import Value, no_grad
+from microgradx.nn import Module
+from microgradx.optim import Optimizer, Schedule
+
+Loss = Callable[[Any, Any], Value]
+
+
+class Diverged(FloatingPointError):
+    """Training stopped: the loss (or a gradient) stopped being a finite number."""
+
+
+@dataclass
+class History:
+    """What happened during training, one entry per epoch (accuracy is None for regression)."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    best_epoch: int | None = None  # 1-based: the epoch whose weights the model keeps
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def last(self) -> dict[str, float]:
+        """The latest epoch's numbers, by name (for progress bars and logs)."""
+        found: dict[str, list[Any]] = {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+        return {name: v[-1] for name, v in found.items() if v and v[-1] is not None}
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        text = f"History({self.epochs} epochs: loss {self.loss[0]:.4f} → {self.loss[-1]:.4f}"
+        if self.accuracy[-1] is not None:
+            text += f", accuracy {self.accuracy[-1]:.1%}"
+        if self.val_accuracy and self.val_accuracy[-1] is not None:
+            text += f", val_accuracy {self.val_accuracy[-1]:.1%}"
+        return (
+            text
+            + f", best epoch {self.best_epoch}{', stopped early' if self.stopped_early else ''})"
+        )
+
+
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int | None = None,
+    validation: tuple[Any, Any] | None = None,
+    early_stopping: int | None = None,
+    progress: bool = True,
+    seed: int | None = None,
+    schedule: Schedule | None = None,
+) -> History:
+    """Train `model` on (X, y) and return its History; the model is left in eval mode.
+
+    batch_size: None for the full batch, n for mini-batches of n (shuffled with `seed`), 1 for
+    stochastic gradient descent. early_stopping=k stops after k epochs without a better
+    validation loss (training loss without validation data) and restores the best weights.
+    A loss that stops being a finite number ends training with an error naming the epoch.
+    """
+    X, y = _examples(model, X, y, "X, y")
+    if validation is not None:
+        validation = _examples(model, *validation, "validation")
+    for name, count in [
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("early_stopping", early_stopping),
+    ]:
+        if count is not None and (
+            not isinstance(count, int) or isinstance(count, bool) or count < 1
+        ):
+            raise ValueError(f"{name} must be a whole number >= 1, got {count!r}")
+    rng = np.random.default_rng(seed)
+    history, best_loss, best_state = History(), math.inf, model.state_dict()
+    report, epoch = _Progress(epochs, progress), 0
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            total_loss, correct = 0.0, 0.0
+            for X_batch, y_batch in batches(
+                X, y, batch_size or len(X), batch_size is not None, rng
+            ):
+                optimizer.zero_grad()
+                with np.errstate(
+                    over="ignore", invalid="ignore"
+                ):  # a diverging loss is caught below
+                    output = model(X_batch)
+                    value = _checked(loss(output, y_batch), epoch, optimizer)
+                value.backward()
+                optimizer.step()
+                total_loss += value.item() * len(X_batch)
+                correct += np.sum(_classes(output, model) == _true_classes(y_batch))
+            if schedule is not None:
+                schedule.step()
+            history.loss.append(total_loss / len(X))
+            history.accuracy.append(float(correct) / len(X) if _is_classification(y) else None)
+            if validation is not None:
+                val_loss, val_accuracy = evaluate(model, *validation, loss)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_accuracy)
+            watched = history.val_loss[-1] if validation is not None else history.loss[-1]
+            if watched < best_loss:
+                best_loss, history.best_epoch, best_state = watched, epoch, model.state_dict()
+            report.update(epoch, history)
+            if early_stopping and epoch - (history.best_epoch or 0) >= early_stopping:
+                history.stopped_early = True
+                break
+    except Diverged:
+        raise
+    except ArithmeticError as error:  # an overflow or an infinite derivative deep in the graph
+        raise Diverged(
+            f"at epoch {epoch}: {error}. If training diverged, try a smaller learning rate "
+            f"(now {optimizer.lr:g})"
+        ) from error
+    finally:
+        report.close()
+    if early_stopping:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def predict(model: Module, X: Any) -> NDArray[np.int64]:
+    """The predicted class of every example (eval mode, no graph): for one output, 1 where the
+    output is above the decision threshold (0.5 after a sigmoid, else 0); for several
+    outputs, the index of the largest."""
+    X = _as_batch(X)
+    with evaluating(model), no_grad():
+        return _classes(model(X), model)
+
+
+def accuracy(model: Module, X: Any, y: Any) -> float:
+    """The fraction of examples whose predicted class is right (labels 0/1, -1/+1 or 0..k-1)."""
+    return float(np.mean(predict(model, X) == _true_classes(np.asarray(y))))
+
+
+def evaluate(model: Module, X: Any, y: Any, loss: Loss) -> tuple[float, float | None]:
+    """(loss, accuracy) on (X, y) in eval mode; accuracy is None when y is not class labels."""
+    X, y = _as_batch(X), np.asarray(y)
+    with evaluating(model), no_grad():
+        output = model(X)
+        value = loss(output, y).item()
+        classes = _classes(output, model)
+    correct = float(np.mean(classes == _true_classes(y))) if _is_classification(y) else None
+    return value, correct
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
+    if not isinstance(value, Value) or isinstance(value.data, np.ndarray):
+        raise TypeError("the loss function must return a single-number Value (the batch mean)")
+    if not math.isfinite(value.data):
+        raise Diverged(
+            f"the loss became {value.data} at epoch {epoch}: training diverged; "
+            f"try a smaller learning rate (now {optimizer.lr:g})"
+        )
+    return value
+
+
+def _classes(output: Any, model: Module) -> NDArray[np.int64]:
+    """Predicted classes from a model's output (a Value, or a list of Values, one per class)."""
+    if isinstance(output, list):
+        scores = np.array([np.atleast_1d(o.data) for o in output])
+        winners: NDArray[np.int64] = np.argmax(scores, axis=0).astype(np.int64)
+        return winners
+    threshold = 0.5 if _final_activation(model) == "sigmoid" else 0.0
+    classes: NDArray[np.int64] = (np.atleast_1d(output.data) > threshold).astype(np.int64)
+    return classes
+
+
+def _final_activation(model: Module) -> str:
+    return str(getattr(model, "output_activation", getattr(model, "activation", "linear")))
+
+
+def _true_classes(y: NDArray[Any]) -> NDArray[Any]:
+    """Binary labels -1/+1 count as 0/1; class indices stay as they are."""
+    y = np.atleast_1d(y)
+    return (y > 0).astype(np.int64) if y.size and y.min() < 0 else y
+
+
+def _is_classification(y: NDArray[Any]) -> bool:
+    return bool(np.all(np.asarray(y) == np.round(y)))
+
+
+def _as_batch(X: Any) -> NDArray[np.float64]:
+    batch: NDArray[np.float64] = np.asarray(X, dtype=float)
+    return batch.reshape(1, -1) if batch.ndim == 1 else batch
+
+
+def _examples(model: Module, X: Any, y: Any, what: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
+        raise ValueError(
+            f"{what}: X must be a 2-D array (examples, features) and y a 1-D array with one "
+            f"label per example; got shapes {X.shape} and {y.shape}"
+        )
+    return X, y
+
+
+class evaluating:
+    """Eval mode for the duration of a `with` block, then the mode the model had before."""
+
+    def __init__(self, model: Module) -> None:
+        self.model, self.was_training = model, model.training
+
+    def __enter__(self) -> None:
+        self.model.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        self.model.train(self.was_training)
+
+
+class _Progress:
+    """A tqdm progress bar in a terminal or a notebook; otherwise a plain line now and then."""
+
+    def __init__(self, epochs: int, enabled: bool) -> None:
+        self.epochs, self.bar, self.every = epochs, None, 0
+        if not enabled:
+            return
+        if sys.stderr.isatty() or _in_notebook():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=epochs, unit="epoch", desc="training")
+        else:
+            self.every = max(1, epochs // 10)
+
+    def update(self, epoch: int, history: History) -> None:
+        numbers = history.last()
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in numbers.items()}, refresh=False)
+            self.bar.update(1)
+        elif self.every and (epoch % self.every == 0 or epoch in (1, self.epochs)):
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in numbers.items())
+            print(f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  {shown}", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"

@@ -1,0 +1,211 @@
+"""Neurons, layers, MLPs: naming, modes, state dicts, dropout, saving and loading."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from microgradx import Value, losses, nn
+from microgradx.testing import numerical_grad
+
+
+def test_the_perceptron_of_the_article() -> None:
+    """y = σ(1 + 3·x1 − 2·x2) at x = (−1, 2): the sum is −6 and σ(−6) ≈ 0.00247."""
+    neuron = nn.Neuron(2, activation="sigmoid")
+    neuron.load_state_dict({"w1": 3.0, "w2": -2.0, "b": 1.0})
+    y = neuron([-1.0, 2.0])
+    assert y.data == pytest.approx(1 / (1 + math.exp(6)))
+    assert round(y.data, 5) == 0.00247
+
+
+def test_names_labels_counts_and_repr() -> None:
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:3] == ["layers.0.neurons.0.w1", "layers.0.neurons.0.w2", "layers.0.neurons.0.b"]
+    assert "layers.2.neurons.0.w16" in names and len(names) == len(set(names)) == 337
+    assert all(p.label == name for name, p in model.named_parameters())
+    assert repr(model) == "MLP(2 → [16, 16] → 1, 337 parameters)"
+    assert repr(nn.MLP(3, [1])) == "MLP(3 → 1, 4 parameters)"
+    assert repr(nn.Layer(2, 3, activation="tanh")) == "Layer(2 → 3, tanh)"
+    assert repr(nn.Neuron(2)) == "Neuron(2 inputs, relu)"
+
+
+def test_zero_grad_and_modes_reach_every_module() -> None:
+    model = nn.MLP(2, [3, 1], dropout=0.5, seed=0)
+    model(np.ones((4, 2))).sum().backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_seeds_make_models_reproducible() -> None:
+    a, b, c = nn.MLP(2, [4, 1], seed=3), nn.MLP(2, [4, 1], seed=3), nn.MLP(2, [4, 1], seed=4)
+    assert a.state_dict() == b.state_dict() != c.state_dict()
+
+
+@pytest.mark.parametrize(
+    "init, activation, check",
+    [
+        ("uniform", "relu", lambda w, nin, nout: np.all(np.abs(w) <= 1) and w.std() > 0.5),
+        ("he", "tanh", lambda w, nin, nout: abs(w.std() / math.sqrt(2 / nin) - 1) < 0.1),
+        (
+            "xavier",
+            "relu",
+            lambda w, nin, nout: abs(w.std() / math.sqrt(2 / (nin + nout)) - 1) < 0.1,
+        ),
+        ("auto", "relu", lambda w, nin, nout: abs(w.std() / math.sqrt(2 / nin) - 1) < 0.1),
+        (
+            "auto",
+            "sigmoid",
+            lambda w, nin, nout: abs(w.std() / math.sqrt(2 / (nin + nout)) - 1) < 0.1,
+        ),
+    ],
+)
+def test_initialisations(init: str, activation: str, check: Any) -> None:
+    layer = nn.Layer(50, 80, activation=activation, init=init, seed=0)
+    weights = np.array([w.data for neuron in layer.neurons for w in neuron.w])
+    assert check(weights, 50, 80)
+    assert all(neuron.b.data == 0.0 for neuron in layer.neurons)
+
+
+@given(arrays(np.float64, (5, 3), elements=st.floats(-3, 3)), st.integers(0, 2**16))
+def test_one_example_and_the_same_example_in_a_batch_agree(X: np.ndarray, seed: int) -> None:
+    model = nn.MLP(3, [4, 4, 2], activation="tanh", seed=seed).eval()
+    batch = model(X)
+    for i, row in enumerate(X):
+        single = model(list(row))
+        for one, many in zip(single, batch):
+            assert one.data == pytest.approx(many.data[i], rel=1e-12, abs=1e-12)
+
+
+@given(st.integers(0, 2**16))
+def test_mlp_gradients_agree_with_central_differences(seed: int) -> None:
+    model = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=seed)
+    X, y = np.array([[0.5, -1.0], [1.5, 0.3]]), np.array([1, 0])
+    loss = losses.binary_cross_entropy(model(X), y)
+    loss.backward()
+    names = [name for name, _ in model.named_parameters()]
+
+    def loss_at(*numbers: float) -> float:
+        probe = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid")
+        probe.load_state_dict(dict(zip(names, numbers)))
+        return losses.binary_cross_entropy(probe(X), y).item()
+
+    numeric = numerical_grad(loss_at, *model.state_dict().values())
+    for parameter, slope in zip(model.parameters(), numeric):
+        assert parameter.grad == pytest.approx(slope, rel=1e-4, abs=1e-7)
+
+
+def test_dropout_zeroes_some_outputs_per_example_in_training_only() -> None:
+    layer = nn.Layer(2, 50, activation="linear", dropout=0.5, seed=0)
+    for neuron in layer.neurons:
+        neuron.load_state_dict({"w1": 1.0, "w2": 1.0, "b": 0.0})
+    X = np.ones((200, 2))  # every neuron outputs 2 for every example
+    outputs = np.array([out.data for out in layer(X)])
+    assert set(np.unique(outputs)) == {0.0, 4.0}  # dropped, or kept and scaled by 1/(1 - 0.5)
+    assert 0.4 < np.mean(outputs == 0) < 0.6
+    assert len({tuple(column) for column in outputs.T}) > 100  # masks differ between examples
+    layer.eval()
+    assert all(np.all(out.data == 2.0) for out in layer(X))
+
+
+def test_wrong_widths_say_what_was_expected(tmp_path: Path) -> None:
+    model = nn.MLP(2, [3, 1])
+    with pytest.raises(ValueError, match="expects 2 inputs per example, got 3"):
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"expects 2 inputs per example.*\(4, 3\)"):
+        model(np.ones((4, 3)))
+    with pytest.raises(TypeError, match="one example"):
+        model(Value(1.0))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nn.MLP(2, [3, 1], activation="swish")
+    with pytest.raises(ValueError, match="nouts lists the width"):
+        nn.MLP(2, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dropout"):
+        nn.MLP(2, [3, 1], dropout=1.0)
+
+
+def test_a_failed_load_state_dict_leaves_the_model_untouched() -> None:
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    bad_states = [
+        {**before, "layers.0.neurons.0.w1": float("nan")},
+        {**before, "layers.9.neurons.0.w1": 1.0},
+        {k: v for k, v in before.items() if k != "layers.1.neurons.0.b"},
+        {**before, "layers.1.neurons.0.b": "0.5"},
+        {**{k: 7.0 for k in before}, "layers.1.neurons.0.b": True},
+    ]
+    for state in bad_states:
+        with pytest.raises(ValueError, match="layers"):
+            model.load_state_dict(state)
+        assert model.state_dict() == before
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    model = nn.MLP(2, [4, 3], activation="tanh", output_activation="linear", dropout=0.1, seed=1)
+    path = tmp_path / "model.json"
+    nn.save(model, path)
+    document = json.loads(path.read_text())
+    assert document["format"] == "microgradx-model" and document["version"] == 1
+    again = nn.load(path)
+    assert isinstance(again, nn.MLP) and again.state_dict() == model.state_dict()
+    assert again.architecture() == model.architecture()
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    model.eval()
+    again.eval()
+    assert [o.data.tolist() for o in model(X)] == [o.data.tolist() for o in again(X)]
+
+
+def test_save_writes_atomically_and_refuses_nan(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    model = nn.MLP(2, [2, 1], seed=0)
+    nn.save(model, path)
+    good = path.read_text()
+    model.parameters()[0].data = float("nan")
+    with pytest.raises(ValueError, match=r"layers\.0\.neurons\.0\.w1"):
+        nn.save(model, path)
+    assert path.read_text() == good and [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ('{"format": "microgradx-model", "version": 1, "archi', "not valid JSON"),
+        ("", "not valid JSON"),
+        ('{"weights": [1, 2]}', "not a microgradx model"),
+        ('{"format": "microgradx-model", "version": 7}', "version 7"),
+        ('{"format": "microgradx-model", "version": 1, "architecture": {"type": "CNN"}}', "type"),
+    ],
+)
+def test_a_corrupt_file_names_the_file_and_the_problem(
+    tmp_path: Path, text: str, complaint: str
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=complaint) as raised:
+        nn.load(path)
+    assert "broken.json" in str(raised.value)
+
+
+def test_a_file_whose_parameters_do_not_match_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    nn.save(nn.MLP(2, [3, 1], seed=0), path)
+    document = json.loads(path.read_text())
+    document["architecture"]["nouts"] = [4, 1]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"model.json: the state dict does not match"):
+        nn.load(path)
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        nn.load(tmp_path / "missing.json")

@@ -1,0 +1,247 @@
+"""Training: the experiments the lessons rely on, with seeds fixed, and the loop's behaviour."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from microgradx import Value, data, losses, nn, optim, train
+
+
+def circles() -> tuple[Any, Any, Any, Any]:
+    X, y = data.make_circles(n_samples=1000, noise=0.05, factor=0.5, seed=0)
+    return data.train_test_split(X, y, test_size=0.25, seed=0)
+
+
+def test_micrograds_demo_reaches_97_percent() -> None:
+    """MLP(2, [16, 16, 1]), hinge + 1e-4·L2, SGD with lr 1.0 → 0.1 over 100 steps, 100 moons."""
+    X, y = data.make_moons(100, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], init="uniform", seed=1337)
+    sgd = optim.SGD(model.parameters(), lr=1.0)
+
+    def loss(scores: Value, labels: Any) -> Value:
+        return losses.hinge(scores, labels) + 1e-4 * losses.l2(model.parameters())
+
+    train.fit(
+        model,
+        X,
+        y,
+        loss,
+        sgd,
+        epochs=100,
+        progress=False,
+        schedule=optim.LinearDecay(sgd, 0.1, 100),
+    )
+    assert train.accuracy(model, X, y) >= 0.97
+
+
+def test_the_article_network_separates_two_circles_for_most_seeds() -> None:
+    X_train, X_test, y_train, y_test = circles()
+    accuracies = []
+    for seed in range(5):
+        model = nn.MLP(
+            2, [4, 6, 6, 4, 1], activation="relu", output_activation="sigmoid", seed=seed
+        )
+        adam = optim.Adam(model.parameters(), lr=0.01)
+        train.fit(
+            model, X_train, y_train, losses.binary_cross_entropy, adam, epochs=300, progress=False
+        )
+        accuracies.append(train.accuracy(model, X_test, y_test))
+    assert sum(a >= 0.98 for a in accuracies) >= 4, accuracies
+
+
+def test_adaptive_optimizers_need_fewer_epochs_than_plain_sgd() -> None:
+    X, y = data.make_moons(200, noise=0.1, seed=0)
+
+    def epochs_to(make: Any, target: float = 0.3, limit: int = 400) -> int:
+        model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+        history = train.fit(
+            model,
+            X,
+            y,
+            losses.binary_cross_entropy_with_logits,
+            make(model.parameters()),
+            epochs=limit,
+            progress=False,
+        )
+        return next((i + 1 for i, loss in enumerate(history.loss) if loss < target), limit + 1)
+
+    plain = epochs_to(lambda ps: optim.SGD(ps, lr=0.05))
+    for make in [
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+        lambda ps: optim.RMSProp(ps, lr=0.05),
+        lambda ps: optim.Adam(ps, lr=0.05),
+    ]:
+        assert epochs_to(make) < plain
+
+
+def test_history_and_validation() -> None:
+    X_train, X_test, y_train, y_test = circles()
+    model = nn.MLP(2, [8, 1], output_activation="sigmoid", seed=0)
+    history = train.fit(
+        model,
+        X_train,
+        y_train,
+        losses.binary_cross_entropy,
+        optim.Adam(model, lr=0.05),
+        epochs=30,
+        validation=(X_test, y_test),
+        progress=False,
+    )
+    assert (
+        history.epochs
+        == len(history.accuracy)
+        == len(history.val_loss)
+        == len(history.val_accuracy)
+        == 30
+    )
+    assert history.loss[-1] < history.loss[0] and 1 <= history.best_epoch <= 30
+    assert history.val_loss[history.best_epoch - 1] == min(history.val_loss)
+    assert not model.training  # fit leaves the model in eval mode
+    loss, accuracy = train.evaluate(model, X_test, y_test, losses.binary_cross_entropy)
+    assert loss == pytest.approx(history.val_loss[-1]) and accuracy == history.val_accuracy[-1]
+    assert "30 epochs" in repr(history)
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    X, y = data.make_moons(60, noise=0.3, seed=0)
+    X_val, y_val = data.make_moons(200, noise=0.3, seed=1)
+    model = nn.MLP(2, [32, 32, 1], seed=0)  # big enough to over-fit 60 noisy points
+    history = train.fit(
+        model,
+        X,
+        y,
+        losses.binary_cross_entropy_with_logits,
+        optim.Adam(model, lr=0.05),
+        epochs=500,
+        validation=(X_val, y_val),
+        early_stopping=10,
+        progress=False,
+    )
+    assert history.stopped_early and history.epochs == history.best_epoch + 10
+    best = history.val_loss[history.best_epoch - 1]
+    assert train.evaluate(model, X_val, y_val, losses.binary_cross_entropy_with_logits)[
+        0
+    ] == pytest.approx(best)
+
+
+def test_mini_batches_and_sgd_run_and_are_reproducible() -> None:
+    X, y = data.make_moons(64, noise=0.1, seed=0)
+    runs = []
+    for _ in range(2):
+        model = nn.MLP(2, [8, 1], seed=0)
+        train.fit(
+            model,
+            X,
+            y,
+            losses.binary_cross_entropy_with_logits,
+            optim.SGD(model, lr=0.05),
+            epochs=3,
+            batch_size=16,
+            progress=False,
+            seed=7,
+        )
+        runs.append(model.state_dict())
+    assert runs[0] == runs[1]
+    model = nn.MLP(2, [8, 1], seed=0)
+    history = train.fit(
+        model,
+        X,
+        y,
+        losses.binary_cross_entropy_with_logits,
+        optim.SGD(model, lr=0.01),
+        epochs=2,
+        batch_size=1,
+        progress=False,
+        seed=0,
+    )
+    assert history.epochs == 2
+
+
+def test_multi_class_through_cross_entropy() -> None:
+    X, y = data.make_spiral(300, n_classes=3, noise=0.02, seed=0)
+    model = nn.MLP(2, [16, 16, 3], seed=0)
+    history = train.fit(
+        model, X, y, losses.cross_entropy, optim.Adam(model, lr=0.02), epochs=200, progress=False
+    )
+    assert history.accuracy[-1] >= 0.9 and train.accuracy(model, X, y) >= 0.9
+    assert set(train.predict(model, X)) == {0, 1, 2}
+
+
+def test_regression_has_no_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(50, 1))
+    y = 3 * X[:, 0] + 0.5
+    model = nn.MLP(1, [1])
+    history = train.fit(
+        model, X, y, losses.mse, optim.SGD(model, lr=0.3), epochs=100, progress=False
+    )
+    assert history.accuracy[-1] is None and history.loss[-1] < 1e-3
+
+
+def test_a_diverging_loss_names_the_epoch_and_suggests_a_smaller_learning_rate() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(50, 1))
+    model = nn.MLP(1, [1])
+    with pytest.raises(train.Diverged, match=r"epoch \d+.*smaller learning rate \(now 1e\+06\)"):
+        train.fit(
+            model, X, 100 * X[:, 0], losses.mse, optim.SGD(model, lr=1e6), epochs=50, progress=False
+        )
+
+
+def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = data.make_moons(40, seed=0)
+
+    def fit(progress: bool) -> None:
+        model = nn.MLP(2, [4, 1], seed=0)
+        train.fit(
+            model,
+            X,
+            y,
+            losses.binary_cross_entropy_with_logits,
+            optim.Adam(model, lr=0.01),
+            epochs=20,
+            progress=progress,
+        )
+
+    fit(progress=True)
+    out = capsys.readouterr().out
+    assert "epoch  1/20  loss" in out and "epoch 20/20" in out and "accuracy" in out
+    fit(progress=False)
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    fit(progress=True)
+    err = capsys.readouterr().err
+    assert "20/20" in err and "loss=" in err
+
+
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        ({"X": np.ones(5)}, "2-D array"),
+        ({"y": np.ones(3)}, "one label per example"),
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"early_stopping": -1}, "early_stopping"),
+    ],
+)
+def test_bad_arguments_are_named(arguments: dict[str, Any], complaint: str) -> None:
+    X, y = data.make_moons(10, seed=0)
+    model = nn.MLP(2, [2, 1])
+    call = {
+        "model": model,
+        "X": X,
+        "y": y,
+        "loss": losses.mse,
+        "optimizer": optim.SGD(model, lr=0.1),
+        "epochs": 1,
+        "progress": False,
+        **arguments,
+    }
+    with pytest.raises(ValueError, match=complaint):
+        train.fit(**call)
