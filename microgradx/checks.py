@@ -6,11 +6,34 @@ how to fix it, so that a learner never meets a bare "math domain error".
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microgradx.ops import Op, OutsideDomain
+if TYPE_CHECKING:
+    from microgradx.ops import Op
+
+
+@dataclass
+class OutsideDomain(Exception):
+    """Raised by a forward function; the engine turns it into a named error for the user."""
+
+    error: type[Exception]  # the type the user sees: ValueError, ZeroDivisionError, ...
+    operand: int  # which input of the op (0, 1, ...)
+    value: float  # the offending number
+    index: int | None  # its place in the batch, or None for a single number
+    requirement: str  # what the op needs, and how to fix the input
+
+
+def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
+    """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
+    if np.all(ok):
+        return
+    index = int(np.argmin(ok)) if isinstance(ok, np.ndarray) else None
+    value = float(value[index]) if index is not None and isinstance(value, np.ndarray) else value
+    raise OutsideDomain(error, operand, value, index, requirement)
 
 
 def as_data(data: Any) -> Any:
@@ -18,12 +41,15 @@ def as_data(data: Any) -> Any:
     if type(data) is float:
         return data
     if isinstance(data, (int, float, np.integer, np.floating, np.bool_)):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:
+            raise ValueError(f"Value got {_clip(repr(data))}, too large for a float") from None
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         if data.ndim == 0:
             return float(data)
         if data.ndim == 1 and data.size > 0:
-            return data.astype(np.float64, copy=False)
+            return np.array(data, dtype=np.float64)  # a copy: later changes to `data` are not seen
         raise TypeError(
             f"Value holds a number or a 1-D batch (one number per example); got an array of "
             f"shape {data.shape}: pass one column or one row at a time"
@@ -35,12 +61,19 @@ def as_data(data: Any) -> Any:
     )
 
 
+def as_label(label: Any) -> str:
+    """A node's label must be text (it is shown in reprs, errors and pictures)."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    return label
+
+
 def as_number(x: Any, what: str) -> float:
     """A plain finite number (for exponents and slopes), or an error saying what was wrong."""
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
-        if np.isfinite(x):
+        if abs(x) <= sys.float_info.max:
             return float(x)
-        raise ValueError(f"{what} must be a finite number, got {x!r}")
+        raise ValueError(f"{what} must be a finite number, got {_clip(repr(x))}")
     raise TypeError(f"{what} must be a plain number, got {type(x).__name__} {_clip(repr(x))}")
 
 
@@ -61,25 +94,46 @@ def outside_domain(op: Op, parents: tuple[Any, ...], problem: OutsideDomain) -> 
     )
 
 
-def overflow(op: Op, parents: tuple[Any, ...]) -> OverflowError:
-    """A forward function's result was too large for a float."""
-    inputs = ", ".join(f"{describe(p)} = {show(p.data)}" for p in parents)
-    return OverflowError(f"{_op_name(op)} overflowed a float for {inputs}; use smaller inputs")
-
-
-def batch_sizes_differ(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
-    """The error for an op whose inputs hold batches of different sizes, if they do."""
+def forward_failed(op: Op, parents: tuple[Any, ...], error: Exception) -> Exception:
+    """A forward function raised (math domain error, overflow, NumPy pairing two batches)."""
     sizes = [p.data.size for p in parents if isinstance(p.data, np.ndarray)]
-    if len(set(sizes)) < 2:
-        return None
-    return ValueError(
-        f"{_op_name(op)}: batches of different sizes ({' and '.join(map(str, sizes))} examples)"
-    )
+    if len(set(sizes)) > 1:
+        return _different_batches(op, sizes)
+    detail = "" if str(error) == "math domain error" else f" ({error})"
+    return type(error)(f"{_op_name(op)} is not defined for {_inputs(parents)}{detail}")
+
+
+def finite_result(op: Op, parents: tuple[Any, ...], result: float) -> None:
+    """Raise if op made inf or nan out of finite inputs (inputs already inf or nan: fine)."""
+    if all(np.all(np.isfinite(p.data)) for p in parents):
+        raise OverflowError(
+            f"{_op_name(op)} gave {result} for {_inputs(parents)}: the result is too large "
+            "for a float; scale the inputs down"
+        )
+
+
+def same_batch_size(op: Op, parents: tuple[Any, ...]) -> None:
+    """Raise if op's inputs are batches of different sizes (NumPy would broadcast 1 to n)."""
+    sizes = [p.data.size for p in parents if isinstance(p.data, np.ndarray)]
+    if len(set(sizes)) > 1:
+        raise _different_batches(op, sizes)
+
+
+def finite_gradients(root: Any, grads: dict[Any, Any]) -> None:
+    """Raise if backward() made an inf or nan gradient out of finite data."""
+    if not np.all(np.isfinite(root.data)):
+        return
+    for node, grad in grads.items():  # nearest the output first: where the trouble started
+        if grad.__class__ is float and grad - grad != 0.0 and np.all(np.isfinite(node.data)):
+            raise FloatingPointError(
+                f"backward(): the gradient of {describe(node)} is {grad}, from a local "
+                "derivative that is not finite on the way there (1/x, log or sqrt near 0?)"
+            )
 
 
 def not_finite_backward(node: Any, error: ArithmeticError) -> ArithmeticError:
     """A local derivative was infinite or undefined at this node's inputs."""
-    inputs = ", ".join(f"{describe(p)} = {show(p.data)}" for p in node.parents)
+    inputs = _inputs(node.parents)
     at = f" at {node.label!r}" if node.label else ""
     return type(error)(
         f"backward through {_op_name(node.op)}{at}: its local derivative is not finite when "
@@ -101,6 +155,17 @@ def show(x: Any) -> str:
         text = np.array2string(x, precision=4, threshold=6, edgeitems=3, separator=", ")
         return f"array({text})"
     return repr(x)
+
+
+def _different_batches(op: Op, sizes: list[int]) -> ValueError:
+    return ValueError(
+        f"{_op_name(op)}: batches of different sizes ({' and '.join(map(str, sizes))} examples); "
+        "every batch in one graph must hold the same examples"
+    )
+
+
+def _inputs(parents: tuple[Any, ...]) -> str:
+    return ", ".join(f"{describe(p)} = {show(p.data)}" for p in parents)
 
 
 def _op_name(op: Op) -> str:

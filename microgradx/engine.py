@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import ContextDecorator
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,10 @@ def _unary(op: Op) -> Callable[[Value], Value]:
 def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
     def method(self: Value, other: Any) -> Value:
         if not isinstance(other, Value):
-            other = Value(other)
+            try:
+                other = Value(other)
+            except TypeError:
+                return NotImplemented  # type: ignore[no-any-return]  # Python names the op
         return record(op, (other, self) if reflected else (self, other))
 
     method.__doc__ = f"{'other ' + op + ' self' if reflected else 'self ' + op + ' other'}"
@@ -42,7 +45,12 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
 
 def _compare(test: Callable[[Any, Any], Any]) -> Callable[[Value, Any], Any]:
     """Comparisons look at the data (a bool, or a boolean array) and record nothing."""
-    return lambda self, other: test(self.data, other.data if isinstance(other, Value) else other)
+
+    def compare(self: Value, other: Any) -> Any:
+        result = test(self.data, other.data if isinstance(other, Value) else other)
+        return result if isinstance(result, np.ndarray) else bool(result)
+
+    return compare
 
 
 class Value:
@@ -54,11 +62,9 @@ class Value:
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.data: Any = checks.as_data(data)  # a float, or a 1-D array: one number per example
         self.grad: Any = 0.0
-        self.label = label
+        self.label = checks.as_label(label)
         self.op: Op | None = None  # the row that made this node; None for an input
         self._a: Value | None = None  # first input
         self._b: Any = None  # second input; for three or more, a tuple of all but the first
@@ -67,11 +73,9 @@ class Value:
     def parents(self) -> tuple[Value, ...]:
         """The op's inputs, in order; () for an input node."""
         a, b = self._a, self._b
-        if a is None:
-            return ()
         if b is None:
-            return (a,)
-        return (a, *b) if b.__class__ is tuple else (a, b)
+            return () if a is None else (a,)
+        return (a, *b) if b.__class__ is tuple else (a, b)  # type: ignore[arg-type,return-value]
 
     def __repr__(self) -> str:
         text = f"Value(data={checks.show(self.data)}, grad={checks.show(self.grad)}"
@@ -109,8 +113,6 @@ class Value:
             raise checks.not_reduced(self, "item()")
         return float(self.data)
 
-    __float__ = item
-
     def detach(self) -> Value:
         """The same data as a new input node: gradients stop here."""
         return Value(self.data, self.label)
@@ -123,7 +125,9 @@ class Value:
         """
         if isinstance(self.data, np.ndarray):
             raise checks.not_reduced(self, "backward()")
-        for node, grad in backpropagate(self).items():
+        grads = backpropagate(self)
+        checks.finite_gradients(self, grads)  # before anything is stored: all or nothing
+        for node, grad in grads.items():
             node.grad = node.grad + grad if node.op is None else grad
 
 
@@ -141,12 +145,15 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
             data = op.forward(parents[0].data)
         else:
             data = op.forward(*[parent.data for parent in parents])
-    except ops.OutsideDomain as problem:
+    except checks.OutsideDomain as problem:
         raise checks.outside_domain(op, parents, problem) from None
-    except OverflowError:
-        raise checks.overflow(op, parents) from None
-    except ValueError as error:  # NumPy could not pair the examples of two batches?
-        raise checks.batch_sizes_differ(op, parents) or error from None
+    except (ArithmeticError, ValueError) as error:  # "math domain error", batch sizes, ...
+        raise checks.forward_failed(op, parents, error) from None
+    if data.__class__ is float:
+        if data - data != 0.0:  # inf or nan: an overflow, unless an input was already so
+            checks.finite_result(op, parents, data)
+    elif len(parents) > 1:
+        checks.same_batch_size(op, parents)
     node = _new(Value)
     node.data, node.grad, node.label = data, 0.0, ""
     if _thread.paused:  # inside no_grad(): no graph
@@ -217,29 +224,32 @@ def topological_order(root: Value) -> list[Value]:
 
 
 class _Recording(threading.local):
-    paused = False  # inside no_grad() on this thread
+    def __init__(self) -> None:
+        self.paused = False  # this thread's switch
+        self.saved: list[bool] = []  # its value before each `with` that is still open
 
 
 _thread = _Recording()
 
 
-def no_grad() -> AbstractContextManager[None]:
-    """Inside `with no_grad():` (or a function decorated with it) this thread builds no graph."""
-    return _switch(paused=True)
+class no_grad(ContextDecorator):
+    """Inside `with no_grad():` (or a function decorated with `@no_grad()`) this thread builds
+    no graph: every result is a plain input node. Other threads keep recording."""
+
+    pause = True
+
+    def __enter__(self) -> None:
+        _thread.saved.append(_thread.paused)
+        _thread.paused = self.pause
+
+    def __exit__(self, *exc: object) -> None:
+        _thread.paused = _thread.saved.pop()
 
 
-def enable_grad() -> AbstractContextManager[None]:
+class enable_grad(no_grad):
     """Record a graph again, even inside no_grad() (grad() uses this)."""
-    return _switch(paused=False)
 
-
-@contextmanager
-def _switch(paused: bool) -> Iterator[None]:
-    before, _thread.paused = _thread.paused, paused
-    try:
-        yield
-    finally:
-        _thread.paused = before
+    pause = False
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import ops
+from microgradx import checks, ops
 from microgradx.checks import as_data
 from microgradx.engine import Value, apply, backpropagate, enable_grad
 
@@ -39,9 +39,13 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The function that returns (f(...), df/d(argument argnums)), from one backward pass."""
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not positions or not all(isinstance(i, int) and not isinstance(i, bool) for i in positions):
+    single = isinstance(argnums, (int, np.integer))
+    given: tuple[Any, ...] = (argnums,) if single else tuple(argnums)  # type: ignore[arg-type]
+    if not given or not all(
+        isinstance(i, (int, np.integer)) and i is not True and i is not False for i in given
+    ):
         raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    positions = tuple(int(i) for i in given)
 
     @functools.wraps(f)
     def evaluate(*args: Any) -> tuple[Any, Any]:
@@ -50,11 +54,11 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
         depth: int = getattr(_nesting, "depth", 0)
         differentiable = depth > 0 or any(isinstance(args[i], Value) for i in positions)
         inputs = list(args)
-        for i in positions:
-            inputs[i] = args[i] if isinstance(args[i], Value) else Value(args[i], label=f"arg{i}")
         _nesting.depth = depth + 1
         try:
             with enable_grad():
+                for i in positions:  # a fresh node for each: other paths to args[i] do not count
+                    inputs[i] = _fresh(args[i], label=f"arg{i}")
                 out = f(*inputs)
                 grads = _gradients(out, differentiable)
         finally:
@@ -63,9 +67,18 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
         if differentiable:
             found = [g if isinstance(g, Value) else Value(g) for g in found]
         value = out if differentiable or not isinstance(out, Value) else out.data
-        return value, found[0] if isinstance(argnums, int) else tuple(found)
+        return value, found[0] if single else tuple(found)
 
     return evaluate
+
+
+def _fresh(x: Any, label: str) -> Value:
+    """A new node holding x: a leaf for a number, `x + 0` for a Value (so it stays connected)."""
+    if isinstance(x, Value):
+        node = apply(ops.ADD, x, 0.0)
+        node.label = x.label or label
+        return node
+    return Value(x, label=label)
 
 
 def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
@@ -78,7 +91,10 @@ def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
             f"grad needs a function that returns a single number, but it returned a batch of "
             f"{out.data.size}; reduce it with .mean() or .sum()"
         )
-    return backpropagate(out, create_graph=differentiable)
+    grads = backpropagate(out, create_graph=differentiable)
+    if not differentiable:
+        checks.finite_gradients(out, grads)
+    return grads
 
 
 def custom_op(
@@ -95,9 +111,11 @@ def custom_op(
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"custom_op: the name must be a word such as 'cube', got {name!r}")
-    if name in ops.OPS:
+    if name in ops.OPS or name in ("power", "leaky_relu"):
         raise ValueError(f"custom_op: {name!r} is a built-in op; choose another name")
     arity = len(local_grads)
+    if arity == 0:
+        raise TypeError(f"custom_op {name!r}: give one local derivative per input (at least one)")
     for i, function in enumerate((forward, *local_grads)):
         wanted = arity if i == 0 else arity + 1
         what = "forward" if i == 0 else f"local derivative {i}"

@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from microgradx.checks import require
 
 Function = Callable[..., Any]
 Interval = tuple[float, float]
@@ -53,26 +54,6 @@ class Op(str):
         return row
 
 
-@dataclass
-class OutsideDomain(Exception):
-    """Raised by a forward function; the engine turns it into a named error for the user."""
-
-    error: type[Exception]  # the type the user sees: ValueError, ZeroDivisionError, ...
-    operand: int  # which input of the op (0, 1, ...)
-    value: float  # the offending number
-    index: int | None  # its place in the batch, or None for a single number
-    requirement: str  # what the op needs, and how to fix the input
-
-
-def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
-    """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
-    if np.all(ok):
-        return
-    index = int(np.argmin(ok)) if isinstance(ok, np.ndarray) else None
-    value = float(value[index]) if index is not None and isinstance(value, np.ndarray) else value
-    raise OutsideDomain(error, operand, value, index, requirement)
-
-
 def each(name: str) -> Callable[[Any], Any]:
     """math.<name> on a single number, numpy.<name> on a batch."""
     on_float, on_batch = getattr(math, name), getattr(np, name)
@@ -96,7 +77,13 @@ def _pow(a: Any, b: Any) -> Any:
 
 def _exp(a: Any) -> Any:
     """e ** a"""
-    require(a <= EXP_MAX, a, 0, f"exp overflows a float above {EXP_MAX:.2f}", OverflowError)
+    require(
+        np.logical_not(a > EXP_MAX),
+        a,
+        0,
+        f"exp overflows a float above {EXP_MAX:.2f}",
+        OverflowError,
+    )
     return _exp_each(a)
 
 
@@ -130,7 +117,7 @@ def _softplus(a: Any) -> Any:
 
 def _relu(a: Any) -> Any:
     """max(a, 0)"""
-    return (a if a > 0 else 0.0) if isinstance(a, float) else np.maximum(a, 0.0)
+    return (0.0 if a <= 0 else a) if isinstance(a, float) else np.maximum(a, 0.0)  # nan stays nan
 
 
 def _reduce(method: str) -> Callable[[Any], Any]:
@@ -184,7 +171,7 @@ def power(n: float) -> Op:
         return a**n
 
     domain, kinks = ((POSITIVE,), ()) if n != int(n) else ((ALL,), (0.0,) if n < 0 else ())
-    grads = lambda a, out: (n * a ** (n - 1),)  # noqa: E731
+    grads = lambda a, out: (n * a ** (n - 1) if n else 0.0 * ones_like(a),)  # noqa: E731
     return Op(f"**{n:g}", "power", forward, grads, domain=domain, kinks=kinks, params=(n,))
 
 

@@ -201,9 +201,60 @@ def test_repr_shows_data_grad_label_and_op() -> None:
     )
 
 
-def test_item_and_float() -> None:
+def test_item_and_no_silent_float_conversion() -> None:
     assert Value(3).item() == 3.0 and isinstance(Value(3).data, float)
-    assert float(Value(np.array([4.0]))) == 4.0
+    assert Value(np.array([4.0])).item() == 4.0
+    with pytest.raises(TypeError):  # math.* would quietly cut the graph: use the methods
+        math.cos(Value(1.0))  # type: ignore[arg-type]
+
+
+def test_nested_grad_is_not_confused_by_a_value_used_twice() -> None:
+    # f(x) = [d/dy (x * y)] at y = x, which is x; so f'(x) = 1
+    assert grad(lambda x: grad(lambda y: x * y)(x))(3.0) == 1.0
+    v = Value(3.0)
+    da, db = grad(lambda a, b: a * b, argnums=(0, 1))(v, v)
+    assert (da.data, db.data) == (3.0, 3.0)
+    assert grad(lambda a: a * a, argnums=np.int64(0))(2.0) == 4.0
+
+
+def test_every_derivative_of_a_power_exists_at_zero() -> None:
+    f = lambda x: x**3  # noqa: E731
+    derivatives = [grad(f), grad(grad(f)), grad(grad(grad(f))), grad(grad(grad(grad(f))))]
+    assert [d(0.0) for d in derivatives] == [0.0, 0.0, 6.0, 0.0]
+    x = Value(0.0)
+    (x**0).backward()
+    assert x.grad == 0.0
+
+
+def test_inputs_already_inf_or_nan_are_the_users_choice() -> None:
+    assert (Value(math.inf) * 2).data == math.inf
+    assert math.isnan(Value(math.nan).relu().data) and math.isnan(Value(math.nan).exp().data)
+    assert math.isnan(Value(np.array([math.nan])).relu().data[0])
+
+
+def test_a_batch_is_copied_so_later_changes_do_not_leak_in() -> None:
+    xs = np.array([1.0, 2.0])
+    v = Value(xs)
+    y = (v * v).sum()
+    xs[:] = 10.0
+    y.backward()
+    assert list(v.grad) == [2.0, 4.0]
+
+
+def test_comparisons_with_numpy_numbers_are_plain_booleans() -> None:
+    assert type(Value(1.0) < np.float64(4.0)) is bool
+    assert type(np.int64(2) < Value(3.0)) is bool
+
+
+def test_a_no_grad_object_can_be_used_again_and_nested() -> None:
+    paused = no_grad()
+    with paused:
+        with paused:
+            assert (Value(1.0) + 1).op is None
+        assert (Value(1.0) + 1).op is None
+    with paused:
+        assert (Value(1.0) + 1).op is None
+    assert (Value(1.0) + 1).op == "+"
 
 
 def test_sigmoid_and_softplus_are_stable_far_from_zero() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +69,32 @@ DOMAIN_ERRORS: list[tuple[str, Callable[[], Any], type[Exception], list[str]]] =
         ValueError,
         ["add", "4 and 3 examples"],
     ),
+    (
+        "batch of 1 and of 4",
+        lambda: Value(np.ones(1)) * batch,
+        ValueError,
+        ["mul", "1 and 4 examples"],
+    ),
+    (
+        "overflow in *",
+        lambda: Value(1e200, label="big") * 1e200,
+        OverflowError,
+        ["mul", "'big'", "inf"],
+    ),
+    (
+        "overflow in +",
+        lambda: Value(1.7e308) + Value(1.7e308, label="b"),
+        OverflowError,
+        ["add", "'b'"],
+    ),
+    (
+        "sin of infinity",
+        lambda: Value(math.inf, label="x").sin(),
+        ValueError,
+        ["sin", "'x'", "inf"],
+    ),
+    ("a huge int", lambda: Value(10**400), ValueError, ["too large"]),
+    ("a huge exponent", lambda: Value(2.0) ** 10**400, ValueError, ["exponent", "finite"]),
 ]
 
 
@@ -113,7 +140,7 @@ def test_value_refuses_what_is_not_a_number_or_a_batch(data: Any, named: str) ->
 
 
 def test_operators_with_a_non_number_say_what_they_got() -> None:
-    with pytest.raises(TypeError, match="got str"):
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+: 'Value' and 'str'"):
         Value(1.0) + "1"
     with pytest.raises(TypeError, match="exponent must be a plain number"):
         Value(1.0) ** "2"
@@ -128,6 +155,13 @@ def test_backward_on_an_unreduced_batch_says_to_reduce_it() -> None:
         grad(lambda a: a * 2)(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="single number"):
         batch.item()
+
+
+def test_a_float_gradient_that_becomes_nan_is_refused_before_anything_is_stored() -> None:
+    x = Value(1e-300, label="x")
+    with pytest.raises(FloatingPointError, match="gradient of 'x' is nan"):
+        ((1 / x) * 0.0).backward()
+    assert x.grad == 0.0
 
 
 def test_backward_through_an_infinite_derivative_is_named() -> None:
@@ -155,6 +189,10 @@ def test_custom_op_checks_its_definition() -> None:
         custom_op("tanh", lambda a: a, lambda a, out: 1.0)
     with pytest.raises(ValueError, match="must be a word"):
         custom_op("my op", lambda a: a, lambda a, out: 1.0)
+    with pytest.raises(ValueError, match="built-in op"):
+        custom_op("power", lambda a: a, lambda a, out: 1.0)
+    with pytest.raises(TypeError, match="at least one"):
+        custom_op("constant", lambda: 1.0)
     square = custom_op("square", lambda a: a * a, lambda a, out: 2 * a)
     with pytest.raises(TypeError, match="square takes 1 input"):
         square(Value(1.0), Value(2.0))

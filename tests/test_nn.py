@@ -207,5 +207,5 @@ def test_a_file_whose_parameters_do_not_match_is_refused(tmp_path: Path) -> None
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match=r"model.json: the state dict does not match"):
         nn.load(path)
-    with pytest.raises(FileNotFoundError, match="missing.json"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         nn.load(tmp_path / "missing.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -112,13 +113,13 @@ def test_schedules() -> None:
         cosine.step()
         rates.append(sgd.lr)
     assert rates[4] == pytest.approx(0.5) and rates[9] == pytest.approx(0.0) and rates[11] == 0.0
-    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(rates))
 
 
 def test_optimizers_take_a_module_and_check_their_arguments() -> None:
     model = nn.MLP(2, [2, 1])
     adam = optim.Adam(model, lr=0.01)
-    assert adam.params == model.parameters() and "Adam(lr=0.01, 9 parameters)" == repr(adam)
+    assert adam.params == model.parameters() and repr(adam) == "Adam(lr=0.01, 9 parameters)"
     adam.lr = 0.5
     assert adam.lr == 0.5
     with pytest.raises(ValueError, match="learning rate"):

@@ -22,6 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from microgradx import ops as op_table
+from microgradx.checks import OutsideDomain
 from microgradx.engine import Value, apply
 from microgradx.ops import Op
 
@@ -143,7 +144,7 @@ def _run_if_well_defined(row: Op, operands: list[Any]) -> Any:
     try:
         with np.errstate(all="raise"):
             result = row.forward(*operands)
-    except (op_table.OutsideDomain, ArithmeticError, ValueError, TypeError):
+    except (OutsideDomain, ArithmeticError, ValueError, TypeError):
         return None
     return result if np.all(np.abs(result) < LARGEST) else None
 
