@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any, NoReturn
 
 from microgradx import Value, data, losses, nn, optim, train
 from microgradx.engine import topological_order
+from microgradx.files import write_atomically
 
 DATASETS = {
     "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
@@ -158,16 +157,12 @@ def _whole_number(text: str) -> int:
 
 
 def _save_figure(figure: Any, path: Path) -> None:
-    """Save a figure atomically: write a temporary file beside it, then rename."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format=path.suffix.lstrip("."), dpi=120)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-        import matplotlib.pyplot as plt
+    """Save a figure atomically, then close it."""
+    import matplotlib.pyplot as plt
 
+    try:
+        write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=120))
+    finally:
         plt.close(figure)
 
 

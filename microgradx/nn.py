@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from microgradx.engine import Value
+from microgradx.files import write_atomically
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
 INITS = ("auto", "he", "xavier", "uniform")
@@ -288,16 +288,11 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
         raise ValueError(
             f"cannot save {path}: parameters {_few(bad)} are not finite numbers"
         ) from None
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    def write(temporary: str) -> None:
+        Path(temporary).write_text(text, encoding="utf-8")
+
+    write_atomically(path, write)
 
 
 def load(path: str | os.PathLike[str]) -> Module:
