@@ -30,10 +30,12 @@ help:
 
 setup: system-deps $(VENV)/.synced
 
-# Install each Debian package whose program is missing (dot comes from graphviz).
+# Install each Debian package whose program is missing: dot (graphviz) draws the graphs,
+# chromium runs the browser tests of the backprop player.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from microgradx import Value, data, losses, nn, optim, train
+from microgradx import Value, data, losses, nn, optim, train, viz
 from microgradx.engine import topological_order
 from microgradx.files import write_atomically
 
@@ -58,10 +59,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     commands.add_parser("neuron", help="backpropagate through one neuron and print every gradient")
+    graph_parser = commands.add_parser(
+        "graph", help="draw the graph of a formula, or its backprop player"
+    )
+    graph_parser.add_argument("expression", help='a formula such as "tanh(x*w + b)"')
+    graph_parser.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable's value (repeat for each)",
+    )
+    graph_parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the file to write: .dot .svg .png .pdf .html (the player) or .gif",
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "neuron":
         neuron()
         return 0
+    if arguments.command == "graph":
+        return graph(parser, arguments.expression, arguments.at, arguments.out)
     if arguments.out.exists() and not arguments.out.is_dir():
         parser.error(f"--out {arguments.out} is a file; give a folder")
     try:
@@ -122,7 +142,77 @@ def demo(dataset: str, epochs: int, seed: int, out: Path, progress: bool = True)
     _save_figure(figure, out / "decision_boundary.png")
     _save_figure(plot.history(history), out / "history.png")
     nn.save(model, out / "model.json")
-    print(f"wrote {out / 'decision_boundary.png'}, {out / 'history.png'} and {out / 'model.json'}")
+    written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
+    try:
+        backprop_player(X_test[0], int(y_test[0]), seed, out / "backprop.html")
+        written.append(out / "backprop.html")
+    except viz.DotNotFound as error:
+        print(f"skipped backprop.html: {error}", file=sys.stderr)
+    print(f"wrote {', '.join(map(str, written))}")
+
+
+def backprop_player(x: Any, label: int, seed: int, path: Path) -> None:
+    """The step-by-step player for one example through a small network (2 → 2 → 1)."""
+    small = nn.MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=seed)
+    inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
+    loss = losses.binary_cross_entropy(small(inputs), label)
+    loss.label = "loss"
+    viz.save_html(
+        loss, path, title=f"Backpropagation: one example (label {label}) through MLP(2 → 2 → 1)"
+    )
+
+
+def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
+    """Build the formula's graph, run backward, and write the picture or the player."""
+    from microgradx import viz
+    from microgradx.expression import ExpressionError, build
+
+    values: dict[str, float] = {}
+    for assignment in assignments:
+        name, _, number = assignment.partition("=")
+        if not name.strip().isidentifier() or not _is_number(number):
+            parser.error(f"--at takes NAME=NUMBER, such as --at x=2.5; got {assignment!r}")
+        values[name.strip()] = float(number)
+    if out.suffix not in GRAPH_FORMATS:
+        parser.error(f"--out must end in one of {' '.join(GRAPH_FORMATS)}; got {out.name!r}")
+    try:
+        root = build(text, values)
+    except ExpressionError as error:
+        print(f"microgradx graph: {error.pointed()}", file=sys.stderr)
+        return 2
+    except (ArithmeticError, ValueError) as error:  # log(-1) and the like, named by the engine
+        print(f"microgradx graph: {error}", file=sys.stderr)
+        return 2
+    root.label = root.label or "out"
+    try:
+        if out.suffix == ".html":
+            viz.save_html(root, out, title=f"Backpropagation through {text}")
+        elif out.suffix == ".gif":
+            viz.save_gif(root, out)
+        else:
+            root.backward()
+            source = viz.to_dot(root)
+            content = (
+                source.encode()
+                if out.suffix == ".dot"
+                else viz.scene.run_dot(source, out.suffix[1:])
+            )
+            write_atomically(out, lambda temporary: Path(temporary).write_bytes(content))
+    except (viz.DotNotFound, ImportError) as error:
+        print(f"microgradx graph: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
+GRAPH_FORMATS = (".dot", ".svg", ".png", ".pdf", ".html", ".gif")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def neuron() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
     """Call `write(temporary_path)` for a temporary file beside `path`, then rename it to
     `path`. If anything fails, the temporary file is removed and `path` is left as it was."""
     path = Path(path)

@@ -30,6 +30,7 @@ class Module:
     with dots: `layers.0.neurons.3.w1` is weight 1 of neuron 3 of the first layer."""
 
     training = True
+    name = ""  # its dotted place in the model ("layers.0.neurons.3"), set by the model
 
     def __call__(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not say how to compute its output")
@@ -60,11 +61,24 @@ class Module:
 
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it."""
-        yield self
-        for value in vars(self).values():
-            for item in value if isinstance(value, (list, tuple)) else [value]:
+        yield from (module for _, module in self.named_modules())
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("") and every module inside it."""
+        yield prefix, self
+        for attribute, value in vars(self).items():
+            items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+            for i, item in items:
                 if isinstance(item, Module):
-                    yield from item.modules()
+                    path = attribute if i is None else f"{attribute}.{i}"
+                    yield from item.named_modules(f"{prefix}.{path}" if prefix else path)
+
+    def _name_everything(self) -> None:
+        """Give every inner module and parameter its dotted name (pictures and errors show it)."""
+        for name, module in self.named_modules():
+            module.name = name
+        for name, parameter in self.named_parameters():
+            parameter.label = name
 
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by dotted name: plain numbers, ready for JSON."""
@@ -135,7 +149,9 @@ class Neuron(Module):
         act = self.b
         for wi, xi in zip(self.w, inputs):
             act = act + wi * xi
-        return activate(act, self.activation)
+        out = activate(act, self.activation)
+        out.label = self.name or out.label  # in a model, the output is named after the neuron
+        return out
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation, "init": self.init}
@@ -168,6 +184,7 @@ class Layer(Module):
         self.neurons = [
             Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
         ]
+        self._name_everything()
 
     def forward(self, x: Any) -> list[Value]:
         """Every neuron's output, as a list (dropout applied in training mode)."""
@@ -175,9 +192,8 @@ class Layer(Module):
         outputs = [neuron(inputs) for neuron in self.neurons]
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
-            outputs = [
-                out * ((self._rng.random(_batch_shape(out)) < keep) / keep) for out in outputs
-            ]
+            masks = [(self._rng.random(_batch_shape(out)) < keep) / keep for out in outputs]
+            outputs = [_named(out * mask, out.label) for out, mask in zip(outputs, masks)]
         return outputs
 
     def __call__(self, x: Any) -> Value | list[Value]:
@@ -236,8 +252,7 @@ class MLP(Module):
             )
             for i in range(len(self.nouts))
         ]
-        for name, parameter in self.named_parameters():
-            parameter.label = name
+        self._name_everything()
 
     def __call__(self, x: Any) -> Value | list[Value]:
         """One example (nin numbers) or a batch (an array of shape (batch, nin))."""
@@ -359,6 +374,11 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     if len(items) != nin:
         raise ValueError(f"{who} expects {nin} inputs per example, got {len(items)}")
     return items
+
+
+def _named(value: Value, label: str) -> Value:
+    value.label = label
+    return value
 
 
 def _batch_shape(value: Value) -> tuple[int, ...]:

@@ -1,0 +1,235 @@
+"""The step-by-step player: one self-contained HTML file (or a notebook cell), and frames.
+
+The graph is laid out once by `dot`, with every box as wide as the widest text it will show,
+so nothing moves between steps: each step only changes texts and colours. The steps are data
+(JSON) read by a small script; all text reaches the page through `textContent`, never as
+markup, and the page makes no network request.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from microgradx.engine import Value
+from microgradx.files import write_atomically
+from microgradx.viz.scene import CURRENT, RECEIVING, Scene, number, run_dot
+from microgradx.viz.steps import Step, steps_of
+
+DONE = "#e3f1e3"  # a box whose gradient is known
+WAITING = "grad ?"
+
+
+@dataclass
+class Frames:
+    """Per step: the text of every box and the colour of every box, on a fixed layout."""
+
+    scene: Scene
+    steps: list[Step]
+    data: list[dict[Value, str]]
+    grads: list[dict[Value, str]]
+    fills: list[dict[str, str]]
+
+    def widest(self) -> tuple[dict[Value, str], dict[Value, str]]:
+        """For each node, the longest data and grad text of all steps (the layout uses these)."""
+        data = {n: max((d[n] for d in self.data), key=len) for n in self.scene.order}
+        grads = {n: max((g[n] for g in self.grads), key=len) for n in self.scene.order}
+        return data, grads
+
+
+def frames(root: Value, include_forward: bool = False, max_nodes: int = 500) -> Frames:
+    """Replay the steps, writing down what every box shows after each one."""
+    scene = Scene(root, max_nodes=max_nodes)
+    steps = steps_of(scene, include_forward)
+    data = {n: "data ?" if include_forward else f"data {number(n.data)}" for n in scene.order}
+    grads = {n: WAITING for n in scene.order}
+    result = Frames(scene, steps, [], [], [])
+    for step in steps:
+        fills = {scene.ids[n]: DONE for n, text in grads.items() if text != WAITING}
+        if step.kind == "forward":
+            data[step.node] = f"data {number(step.node.data)}"
+        elif step.kind == "seed":
+            grads[step.node] = f"grad {number(1.0)}"
+        for c in step.contributions:
+            grads[c.parent] = f"grad {number(c.grad_after)}"
+            fills[scene.ids[c.parent]] = RECEIVING
+        fills[scene.ids[step.node]] = CURRENT
+        result.data.append(dict(data))
+        result.grads.append(dict(grads))
+        result.fills.append(fills)
+    return result
+
+
+def save_html(
+    root: Value,
+    path: str | os.PathLike[str],
+    include_forward: bool = False,
+    title: str | None = None,
+) -> None:
+    """Write the step-by-step player as one HTML file that works offline."""
+    document = player_html(root, include_forward, title)
+    write_atomically(path, lambda temporary: Path(temporary).write_text(document, encoding="utf-8"))
+
+
+class Player:
+    """The player inline in a notebook: display it, or `.save(path)`."""
+
+    def __init__(self, root: Value, include_forward: bool = False, height: int = 560) -> None:
+        self.document = player_html(root, include_forward)
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        # An iframe keeps the player's script and ids apart from the notebook's own.
+        return (
+            f'<iframe srcdoc="{html.escape(self.document, quote=True)}" '
+            f'style="width: 100%; height: {self.height}px; border: 1px solid #ddd;"></iframe>'
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        write_atomically(
+            path, lambda temporary: Path(temporary).write_text(self.document, encoding="utf-8")
+        )
+
+
+def player(root: Value, include_forward: bool = False) -> Player:
+    """The step-by-step player for a notebook cell."""
+    return Player(root, include_forward)
+
+
+def player_html(root: Value, include_forward: bool = False, title: str | None = None) -> str:
+    """The player's HTML document."""
+    film = frames(root, include_forward)
+    scene = film.scene
+    data, grads = film.widest()
+    svg = run_dot(scene.dot(data=data, grads=grads), "svg").decode("utf-8")
+    svg = svg[svg.index("<svg") :]  # drop the XML prologue and doctype
+    steps = []
+    for i, step in enumerate(film.steps):
+        before_grads = film.grads[i - 1] if i else {}
+        before_data = film.data[i - 1] if i else {}
+        steps.append(
+            {
+                "kind": step.kind,
+                "node": scene.ids[step.node],
+                "edges": scene.edges_into(step.node) if step.kind != "seed" else [],
+                "caption": step.caption,
+                "grads": {
+                    scene.ids[n]: t for n, t in film.grads[i].items() if before_grads.get(n) != t
+                },
+                "data": {
+                    scene.ids[n]: t for n, t in film.data[i].items() if before_data.get(n) != t
+                },
+                "fills": film.fills[i],
+                "accumulated": [scene.ids[c.parent] for c in step.contributions if c.accumulated],
+            }
+        )
+    start = {
+        "data": {scene.ids[n]: "data ?" if include_forward else data[n] for n in scene.order},
+        "grads": {scene.ids[n]: WAITING for n in scene.order},
+    }
+    payload = json.dumps({"start": start, "steps": steps}, ensure_ascii=False)
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    heading = html.escape(title or f"Backpropagation through {scene.names[scene.root]}")
+    template = (resources.files("microgradx.viz") / "player.html").read_text(encoding="utf-8")
+    return template.replace("{title}", heading).replace("{svg}", svg).replace("{steps}", payload)
+
+
+def save_frames(
+    root: Value, folder: str | os.PathLike[str], format: str = "svg", include_forward: bool = False
+) -> list[Path]:
+    """One picture per step (svg, png or pdf), every one with the same layout."""
+    if format not in ("svg", "png", "pdf"):
+        raise ValueError(f"format must be svg, png or pdf; got {format!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, picture in enumerate(_pictures(frames(root, include_forward), format)):
+        path = folder / f"step_{i:03d}.{format}"
+        write_atomically(path, _bytes_writer(picture))
+        written.append(path)
+    return written
+
+
+def save_gif(
+    root: Value, path: str | os.PathLike[str], fps: float = 2, include_forward: bool = False
+) -> None:
+    """An animated GIF of the steps (needs Pillow, which comes with `microgradx[plot]`)."""
+    if not fps > 0:
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(
+            "save_gif needs Pillow: pip install 'microgradx[plot]' (or pip install pillow)"
+        ) from None
+    from PIL import ImageDraw
+
+    film = frames(root, include_forward)
+    images = [Image.open(io.BytesIO(png)).convert("RGB") for png in _pictures(film, "png")]
+    font, line = _font(), 20
+    lines = max(step.caption.count("\n") + 1 for step in film.steps)
+    longest = max(len(text) for step in film.steps for text in step.caption.split("\n"))
+    width = max(max(i.width for i in images), 8 * longest + 20)
+    height = max(i.height for i in images) + line * lines + 16
+    padded = []
+    for image, step in zip(images, film.steps):
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(image, (0, 0))
+        where = (10, height - line * lines - 8)
+        ImageDraw.Draw(canvas).multiline_text(
+            where, step.caption, fill="black", font=font, spacing=6
+        )
+        padded.append(canvas)
+
+    def write(temporary: str) -> None:
+        padded[0].save(
+            temporary,
+            format="GIF",
+            save_all=True,
+            append_images=padded[1:],
+            duration=int(1000 / fps),
+            loop=0,
+        )
+
+    write_atomically(path, write)
+
+
+def _font() -> Any:
+    """A font with ∂ and ×: DejaVu Sans from the system or from matplotlib, else Pillow's own."""
+    from PIL import ImageFont
+
+    candidates = [Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+    try:
+        import matplotlib
+
+        candidates.append(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf")
+    except ImportError:
+        pass
+    for path in candidates:
+        if path.exists():
+            return ImageFont.truetype(str(path), 14)
+    return ImageFont.load_default()
+
+
+def _bytes_writer(content: bytes) -> Callable[[str], object]:
+    return lambda temporary: Path(temporary).write_bytes(content)
+
+
+def _pictures(film: Frames, format: str) -> list[bytes]:
+    """Every step rendered by `dot` with the box sizes of the widest texts: a fixed layout."""
+    scene = film.scene
+    data, grads = film.widest()
+    layout = json.loads(run_dot(scene.dot(data=data, grads=grads), "json"))
+    sizes = {o["name"]: (float(o["width"]), float(o["height"])) for o in layout.get("objects", [])}
+    pictures = []
+    for i in range(len(film.steps)):
+        source = scene.dot(data=film.data[i], grads=film.grads[i], fills=film.fills[i], sizes=sizes)
+        pictures.append(run_dot(source, format))
+    return pictures

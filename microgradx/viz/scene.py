@@ -1,0 +1,291 @@
+"""A graph as a picture: which boxes to draw, their names, and the DOT text that lays them out.
+
+Every Value is a record `name | data | grad`; every op is a small node between its inputs and
+its result, showing the op's symbol (or a custom op's name). Reads graphs, never changes them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from microgradx.engine import Value, topological_order
+
+NEURON = re.compile(r"(?:^|\.)neurons\.\d+$")  # how nn.MLP names a neuron's output node
+COLLAPSE = (None, "neuron", "layer")
+PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
+FLAG_COLOURS = {
+    "not finite": "#ff9896",
+    "exploding": "#ffbb78",
+    "vanishing": "#d9d9d9",
+    "dead relu": "#c5b0d5",
+}
+
+
+class DotNotFound(RuntimeError):
+    """Drawing needs Graphviz's `dot` program, which is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "drawing needs the `dot` program from Graphviz, which is not installed. Install it "
+            "with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` "
+            "(macOS) or `conda install -c conda-forge graphviz`. viz.to_dot() works without it."
+        )
+
+
+def number(x: Any) -> str:
+    """Four significant figures (2.000, 0.5000, -1.500e-07); a batch as its size and mean."""
+    if isinstance(x, np.ndarray):
+        return f"batch of {x.size}, mean {float(np.mean(x)):#.4g}"
+    return f"{float(x) + 0.0:#.4g}"  # + 0.0 turns -0.0 into 0.0
+
+
+class Scene:
+    """The boxes and arrows of one graph, with a stable id and a name for every node."""
+
+    def __init__(self, root: Value, collapse: str | None = None, max_nodes: int = 500) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"viz draws the graph behind a Value, got {type(root).__name__}")
+        if collapse not in COLLAPSE:
+            raise ValueError(f"collapse must be None, 'neuron' or 'layer'; got {collapse!r}")
+        self.root, self.order = root, topological_order(root)
+        self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
+        self.names = _names(self.order)
+        self.group = _groups(self.order, collapse) if collapse else {}
+        self.group_ids = {
+            name: f"g{i}" for i, name in enumerate(dict.fromkeys(self.group.values()))
+        }
+        drawn = sum(1 + (node.op is not None) for node in self.order if node not in self.group)
+        drawn += len(self.group_ids)
+        if drawn > max_nodes:
+            hint = "" if collapse else ", or draw a model with collapse='neuron' or 'layer'"
+            raise ValueError(
+                f"this graph has {drawn} nodes to draw, more than max_nodes={max_nodes}; draw a "
+                f"smaller example{hint}, or raise max_nodes"
+            )
+
+    def op_id(self, node: Value) -> str:
+        return "o" + self.ids[node][1:]
+
+    def box(self, node: Value) -> str:
+        """The id of the box that shows node: its own, or its group's when collapsed."""
+        return self.group_ids[self.group[node]] if node in self.group else self.ids[node]
+
+    def edges_into(self, node: Value) -> list[str]:
+        """Ids of the arrows from node's inputs to its op, and from the op to node."""
+        if node.op is None or node in self.group:
+            return []
+        op = self.op_id(node)
+        return [edge for _, edge in self.input_edges(node)] + [f"e_{op}_{self.ids[node]}"]
+
+    def input_edges(self, node: Value) -> list[tuple[Value, str]]:
+        """(input, arrow id) for each input of node's op, in operand order (x * x: two)."""
+        op, seen, edges = self.op_id(node), set(), []
+        for i, parent in enumerate(node.parents):
+            edge = f"e_{self.box(parent)}_{op}"
+            edge = f"{edge}_{i}" if edge in seen else edge
+            seen.add(edge)
+            edges.append((parent, edge))
+        return edges
+
+    def dot(
+        self,
+        data: Mapping[Value, str] | None = None,
+        grads: Mapping[Value, str] | None = None,
+        fills: Mapping[str, str] | None = None,
+        flags: Mapping[Value, str] | None = None,
+        highlight: Collection[Value] = (),
+        rankdir: str = "LR",
+        local_grads: bool = False,
+        sizes: Mapping[str, tuple[float, float]] | None = None,
+    ) -> str:
+        """DOT text for the scene. data/grads give each node's text (None: no grad field);
+        fills maps box ids to colours; sizes fixes box sizes, so that every frame of an
+        animation has the same layout."""
+        if rankdir not in ("LR", "RL", "TB", "BT"):
+            raise ValueError(f"rankdir must be LR, RL, TB or BT; got {rankdir!r}")
+        data = data if data is not None else {n: f"data {number(n.data)}" for n in self.order}
+        fills, flags = fills or {}, flags or {}
+        lines = [
+            "digraph backprop {",
+            f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.25, ranksep=0.35];',
+            '  node [fontname="Helvetica", fontsize=11, penwidth=1.2];',
+            '  edge [fontname="Helvetica", fontsize=9, color="#666666", arrowsize=0.6];',
+        ]
+
+        def attributes(box: str, extra: str) -> str:
+            size = ""
+            if sizes and box in sizes:
+                size = f", fixedsize=true, width={sizes[box][0]:.4f}, height={sizes[box][1]:.4f}"
+            return f'id="{box}", fillcolor="{fills.get(box, PLAIN)}"{extra}{size}'
+
+        for node in self.order:
+            if node in self.group:
+                continue
+            box, fields = self.ids[node], [self.names[node], data[node]]
+            if grads is not None:
+                fields.append(grads[node])
+            if node in flags:
+                fields.append(f"⚠ {flags[node]}")
+            border = ', color="#d62728", penwidth=2.5' if node in highlight else ""
+            label = "|".join(_record(text) for text in fields)
+            extra = f', shape=record, style="rounded,filled", label="{{{label}}}"{border}'
+            lines.append(f"  {box} [{attributes(box, extra)}];")
+            if node.op is not None:
+                op = self.op_id(node)
+                extra = f', shape=circle, style=filled, ordering=in, label="{_quoted(node.op)}"'
+                lines.append(f"  {op} [{attributes(op, extra)}];")
+                lines.append(f'  {op} -> {box} [id="e_{op}_{box}"];')
+                lines.extend(self._input_arrows(node, op, local_grads))
+        for name, box in self.group_ids.items():
+            members = [n for n in self.order if self.group.get(n) == name]
+            fields = [name, _describe_group(members)]
+            output = [n for n in members if n.label == name]  # a neuron's output (not a layer's)
+            if output:
+                fields.append(f"out {number(output[-1].data)}")
+                if grads is not None:
+                    fields.append(grads[output[-1]].replace("grad", "out.grad", 1))
+            label = "|".join(_record(text) for text in fields)
+            extra = f', shape=record, style="filled,bold", label="{{{label}}}"'
+            lines.append(f"  {box} [{attributes(box, extra)}];")
+            for source in dict.fromkeys(self.box(p) for n in members for p in n.parents):
+                if source != box:
+                    lines.append(f'  {source} -> {box} [id="e_{source}_{box}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def _input_arrows(self, node: Value, op: str, local_grads: bool) -> Iterable[str]:
+        locals_: tuple[Any, ...] = ()
+        if local_grads:
+            assert node.op is not None
+            with np.errstate(all="ignore"):
+                locals_ = node.op.local_grads(*[p.data for p in node.parents], node.data)
+        for i, (parent, edge) in enumerate(self.input_edges(node)):
+            label = ""
+            if local_grads:
+                text = f"∂{self.names[node]}/∂{self.names[parent]} = {number(locals_[i])}"
+                label = f', label="{_quoted(text)}"'
+            yield f'  {self.box(parent)} -> {op} [id="{edge}"{label}];'
+
+
+def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
+    """Fill colours by |grad| on a log scale, and flags for troubled nodes: a gradient that is
+    not finite, exploding (> 1e3), vanishing (< 1e-6), or a ReLU that is dead (all outputs 0)."""
+    fills, flags = {}, {}
+    for node in scene.order:
+        size = float(np.mean(np.abs(node.grad)))
+        if node.op is not None and node.op.name == "relu" and np.all(np.asarray(node.data) == 0):
+            flags[node] = "dead relu"
+        elif not math.isfinite(size):
+            flags[node] = "not finite"
+        elif size > 1e3:
+            flags[node] = "exploding"
+        elif size < 1e-6:
+            flags[node] = "vanishing"
+        if node in flags:
+            fills[scene.box(node)] = FLAG_COLOURS[flags[node]]
+        else:  # white at 1e-6, blue at 1e3
+            shade = min(max((math.log10(size) + 6) / 9, 0.0), 1.0)
+            fills[scene.box(node)] = _mix("#ffffff", "#4a90c9", shade)
+    return fills, flags
+
+
+def digraph(source: str) -> graphviz.Digraph:
+    """A graphviz.Digraph holding our DOT text (it shows inline in Jupyter)."""
+    graph = _Digraph(name="backprop")
+    graph.body[:] = source.splitlines()[1:-1]  # our statements, without `digraph {` and `}`
+    return graph
+
+
+def run_dot(source: str, format: str) -> bytes:
+    """Lay out and render DOT text with the `dot` program."""
+    try:
+        result: bytes = graphviz.pipe("dot", format, source.encode())
+    except graphviz.ExecutableNotFound:
+        raise DotNotFound() from None
+    return result
+
+
+class _Digraph(graphviz.Digraph):  # type: ignore[misc]
+    """graphviz.Digraph that explains how to install `dot` when it is missing."""
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise DotNotFound() from None
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise DotNotFound() from None
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _names(order: list[Value]) -> dict[Value, str]:
+    """Each node's name: its label, else a short made-up one (c1 for a constant, mul2, tanh1)."""
+    names: dict[Value, str] = {}
+    counts: dict[str, int] = {}
+    for node in order:
+        if node.label:
+            names[node] = node.label
+            continue
+        kind = "c" if node.op is None else node.op.name
+        counts[kind] = counts.get(kind, 0) + 1
+        names[node] = f"{kind}{counts[kind]}"
+    return names
+
+
+def _groups(order: list[Value], collapse: str) -> dict[Value, str]:
+    """Which neuron (or layer) each node belongs to, from the names nn.MLP gives its nodes:
+    walking back from a neuron's output, its group takes the unnamed nodes and the neuron's
+    own parameters, and stops at anything else (inputs, other neurons' outputs)."""
+    group: dict[Value, str] = {}
+    for output in reversed([n for n in order if n.label and NEURON.search(n.label)]):
+        name = output.label if collapse == "neuron" else NEURON.sub("", output.label) or "layer"
+        stack = [output]
+        while stack:
+            node = stack.pop()
+            if node in group:
+                continue
+            group[node] = name
+            for p in node.parents:
+                own_parameter = p.op is None and p.label.startswith(output.label + ".")
+                if p.label in ("", output.label) or own_parameter:
+                    stack.append(p)
+    return group
+
+
+def _describe_group(members: list[Value]) -> str:
+    """A neuron's activation and parameter count, or a layer's count of neurons."""
+    neurons = [n for n in members if n.op is not None and NEURON.search(n.label)]
+    count = len({n.label for n in neurons})
+    parameters = sum(1 for n in members if n.op is None and n.label)
+    if count > 1:
+        return f"{count} neurons, {parameters} parameters"
+    activation = neurons[0].op.name if neurons and neurons[0].op is not None else "?"
+    return f"{'linear' if activation == 'add' else activation} neuron, {parameters} parameters"
+
+
+def _record(text: str) -> str:
+    """Escape text for one field of a DOT record label."""
+    text = " ".join(str(text).split())
+    return re.sub(r'([\\{}|<>"])', r"\\\1", text) or " "
+
+
+def _quoted(text: str) -> str:
+    """Escape text for a quoted DOT string."""
+    return " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    rgb = [round(int(a[i : i + 2], 16) * (1 - t) + int(b[i : i + 2], 16) * t) for i in (1, 3, 5)]
+    return "#" + "".join(f"{c:02x}" for c in rgb)
