@@ -144,22 +144,28 @@ def demo(dataset: str, epochs: int, seed: int, out: Path, progress: bool = True)
     nn.save(model, out / "model.json")
     written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
     try:
-        backprop_player(X_test[0], int(y_test[0]), seed, out / "backprop.html")
+        backprop_player(X_test[0], int(y_test[0]), classes, seed, out / "backprop.html")
         written.append(out / "backprop.html")
     except viz.DotNotFound as error:
         print(f"skipped backprop.html: {error}", file=sys.stderr)
     print(f"wrote {', '.join(map(str, written))}")
 
 
-def backprop_player(x: Any, label: int, seed: int, path: Path) -> None:
-    """The step-by-step player for one example through a small network (2 → 2 → 1)."""
-    small = nn.MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=seed)
+def backprop_player(x: Any, label: int, classes: int, seed: int, path: Path) -> None:
+    """The step-by-step player for one example through a small network (2 → 2 → 1, or
+    2 → 2 → classes with cross-entropy when there are more than two classes)."""
+    outputs = 1 if classes == 2 else classes
+    last = "sigmoid" if classes == 2 else "linear"
+    small = nn.MLP(2, [2, outputs], activation="tanh", output_activation=last, seed=seed)
     inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
-    loss = losses.binary_cross_entropy(small(inputs), label)
+    scores = small(inputs)
+    if classes == 2:
+        loss = losses.binary_cross_entropy(scores, label)
+    else:
+        loss = losses.cross_entropy(scores, label)  # type: ignore[arg-type]
     loss.label = "loss"
-    viz.save_html(
-        loss, path, title=f"Backpropagation: one example (label {label}) through MLP(2 → 2 → 1)"
-    )
+    title = f"Backpropagation: one example (label {label}) through {small}"
+    viz.save_html(loss, path, title=title)
 
 
 def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:

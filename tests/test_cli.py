@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import need
 
 from microgradx import data, nn, train
 from microgradx.cli import main
@@ -44,10 +45,12 @@ def test_demo_trains_and_writes_its_pictures_and_model(
     for name in ("decision_boundary.png", "history.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "backprop.html",
         "decision_boundary.png",
         "history.png",
         "model.json",
     ]  # no temporary files left behind
+    assert "Backpropagation: one example" in (tmp_path / "backprop.html").read_text()
     model = nn.load(tmp_path / "model.json")
     X, y = data.make_circles(1000, noise=0.05, factor=0.5, seed=0)
     _, X_test, _, y_test = data.train_test_split(X, y, test_size=0.25, seed=0)
@@ -112,3 +115,123 @@ def test_python_dash_m_runs_the_command() -> None:
     assert done.returncode == 0, done.stderr
     assert "do/dw1" in done.stdout
     assert np.isfinite(float(done.stdout.split("= ")[-1]))
+
+
+@pytest.mark.parametrize(
+    "suffix, magic",
+    [
+        (".dot", b"digraph"),
+        (".svg", b"<?xml"),
+        (".png", b"\x89PNG"),
+        (".pdf", b"%PDF"),
+        (".html", b"<!DOCTYPE html>"),
+        (".gif", b"GIF8"),
+    ],
+)
+def test_graph_writes_every_format(suffix: str, magic: bytes, tmp_path: Path) -> None:
+    if suffix != ".dot":
+        need("dot")
+    out = tmp_path / f"neuron{suffix}"
+    code = main(
+        [
+            "graph",
+            "tanh(x*w + b)",
+            "--at",
+            "x=2",
+            "--at",
+            "w=-3",
+            "--at",
+            "b=6.88",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0 and out.read_bytes().startswith(magic)
+    if suffix == ".dot":
+        text = out.read_text()
+        assert "{x|data 2.000|grad" in text and 'label="tanh"' in text and "{out|" in text
+
+
+def test_graph_shares_a_variable_used_twice(tmp_path: Path) -> None:
+    out = tmp_path / "g.dot"
+    assert (
+        main(
+            [
+                "graph",
+                "x*x + 2**x - leaky_relu(-x, 0.1) + abs(x)/sqrt(x)",
+                "--at",
+                "x=2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    text = out.read_text()
+    assert text.count("{x|") == 1 and "leaky_relu(0.1)" in text
+
+
+@pytest.mark.parametrize(
+    "expression, complaint, pointed",
+    [
+        (
+            "__import__('os').system('echo owned')",
+            "only these functions",
+            "__import__('os').system",
+        ),
+        ("x.__class__", "attribute access", "x.__class__"),
+        ("(lambda: x)()", "only these functions", "lambda: x"),
+        ("x[0]", "indexing", "x[0]"),
+        ("'a' + x", "not a number", "'a'"),
+        ("x if x else x", "IfExp", "x if x else x"),
+        ("open('/etc/passwd')", "only these functions", "open"),
+        ("exp(x, x)", "one argument", "exp(x, x)"),
+        ("tanh(x=1)", "one argument", "tanh(x=1)"),
+        ("y * x", "y has no value: add --at y=NUMBER", "y"),
+        ("x +", "not a formula", ""),
+        ("2 * 3", "no variable", "2 * 3"),
+    ],
+)
+def test_graph_refuses_what_is_not_a_formula(
+    expression: str,
+    complaint: str,
+    pointed: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "g.dot"
+    assert main(["graph", expression, "--at", "x=2", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    message, shown, carets = error.rstrip("\n").split("\n")
+    assert complaint in message and "Traceback" not in error
+    assert shown.strip() == expression.strip()
+    start = carets.index("^")
+    assert shown[start : start + carets.count("^")] == pointed or not pointed
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        (["--at", "x=abc"], "NAME=NUMBER"),
+        (["--at", "2x=1"], "NAME=NUMBER"),
+        (["--at", "x=inf"], "NAME=NUMBER"),
+        (["--at", "x=1", "--out-format"], "unrecognized"),
+    ],
+)
+def test_graph_bad_arguments(
+    arguments: list[str], complaint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["graph", "x", "--out", str(tmp_path / "g.dot"), *arguments])
+    assert exit_.value.code == 2 and complaint in capsys.readouterr().err
+
+
+def test_graph_names_a_domain_error_and_an_unknown_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["graph", "log(x)", "--at", "x=-1", "--out", str(tmp_path / "g.dot")]) == 2
+    assert "log got -1.0 as its input, from 'x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["graph", "x", "--at", "x=1", "--out", str(tmp_path / "g.txt")])
+    assert ".dot .svg .png .pdf .html .gif" in capsys.readouterr().err

@@ -57,9 +57,9 @@ class Scene:
         self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
         self.names = _names(self.order)
         self.group = _groups(self.order, collapse) if collapse else {}
-        self.group_ids = {
-            name: f"g{i}" for i, name in enumerate(dict.fromkeys(self.group.values()))
-        }
+        outputs = (n for n in self.order if n in self.group and NEURON.search(n.label))
+        in_order = dict.fromkeys(self.group[n] for n in outputs)  # as the forward pass meets them
+        self.group_ids = {name: f"g{i}" for i, name in enumerate(in_order)}
         drawn = sum(1 + (node.op is not None) for node in self.order if node not in self.group)
         drawn += len(self.group_ids)
         if drawn > max_nodes:
@@ -198,7 +198,7 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
 def digraph(source: str) -> graphviz.Digraph:
     """A graphviz.Digraph holding our DOT text (it shows inline in Jupyter)."""
     graph = _Digraph(name="backprop")
-    graph.body[:] = source.splitlines()[1:-1]  # our statements, without `digraph {` and `}`
+    graph.body[:] = [line + "\n" for line in source.splitlines()[1:-1]]  # without `digraph {`, `}`
     return graph
 
 

@@ -1,0 +1,279 @@
+"""Pictures: the DOT text, rendering through `dot`, collapsing, colouring, and the steps."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import need
+from hypothesis import given
+from hypothesis import strategies as st
+
+from microgradx import Value, custom_op, nn, viz
+from microgradx.engine import topological_order
+from microgradx.testing import strategies
+
+
+def neuron() -> Value:
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
+    n = x1w1 + x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def svg_texts(svg: str) -> list[str]:
+    """The text of every <text> element of an SVG, unescaped."""
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+
+
+def test_every_node_shows_its_label_data_and_grad() -> None:
+    o = neuron()
+    o.backward()
+    dot = viz.to_dot(o)
+    for name, data, grad in [
+        ("x1", "2.000", "-1.500"),
+        ("w1", "-3.000", "1.000"),
+        ("n", "0.8814", "0.5000"),
+        ("o", "0.7071", "1.000"),
+    ]:
+        assert f"{{{name}|data {data}|grad {grad}}}" in dot
+    assert dot.count("shape=record") == 10 and dot.count("shape=circle") == 5
+    assert 'label="tanh"' in dot and 'label="*"' in dot and "ordering=in" in dot
+    assert "grad" not in viz.to_dot(o, show_grad=False).split("shape=record")[1].split("\n")[0]
+
+
+def test_arrows_follow_operand_order() -> None:
+    a, b = Value(5.0, label="a"), Value(3.0, label="b")
+    dot = viz.to_dot(b - a)
+    ids = {label: box for box, label in re.findall(r'(v\d+) \[.*?label="\{(\w+)\|', dot)}
+    into_op = re.findall(r"(v\d+) -> o2", dot)
+    assert into_op == [ids["b"], ids["a"]]  # b - a: b first
+
+
+def test_custom_ops_batches_and_local_gradients_are_shown() -> None:
+    cube = custom_op("cube3", lambda a: a**3, lambda a, out: 3 * a**2)
+    x = Value(2.0, label="x")
+    y = cube(x) * Value(np.array([1.0, 2.0, 3.0]), label="batch")
+    dot = viz.to_dot(y.mean(), show_local_grads=True)
+    assert 'label="cube3"' in dot and "data batch of 3, mean 2.000" in dot
+    assert "∂cube31/∂x = 12.00" in dot  # d(x³)/dx at 2
+
+
+@pytest.mark.parametrize(
+    "label",
+    ['say "hi"', "{braces}", "a|b", "<b>bold</b>", "back\\slash", "<img src=x onerror=alert(1)>"],
+)
+def test_labels_are_escaped(label: str) -> None:
+    node = Value(1.0, label=label) * 2
+    dot = viz.to_dot(node)
+    field = dot.split('label="{', 1)[1].split("|data", 1)[0]
+    for ch in '"{}|<>':
+        assert ch not in re.sub(r"\\.", "", field)  # every special character is escaped
+    need("dot")
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True
+    ).stdout
+    assert label in svg_texts(svg)
+    assert "<img" not in svg and "<b>" not in svg
+
+
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_any_label_reaches_the_picture_unchanged(label: str) -> None:
+    need("dot")
+    node = Value(1.0, label=label) + 1
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=viz.to_dot(node), capture_output=True, text=True, check=True
+    ).stdout
+    assert " ".join(label.split()) in svg_texts(svg) or not label.strip()
+
+
+def test_highlight_and_too_many_nodes() -> None:
+    x = Value(1.0, label="x")
+    dot = viz.to_dot(x * 2, highlight=[x])
+    assert re.search(r'v0 \[[^\]]*color="#d62728"', dot)
+    y = x
+    for _ in range(300):
+        y = y + 1.0
+    with pytest.raises(
+        ValueError, match=r"has 901 nodes to draw, more than max_nodes=500.*collapse="
+    ):
+        viz.to_dot(y)
+    assert viz.to_dot(y, max_nodes=2000).count("shape=record") == 601
+
+
+def test_a_model_collapses_by_neuron_or_by_layer() -> None:
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    out = model([Value(1.0, label="x1"), Value(-1.0, label="x2")])
+    out.backward()
+    plain, neurons, layers = (viz.to_dot(out, collapse=c) for c in (None, "neuron", "layer"))
+    assert "layers.0.neurons.2.w1" in plain
+    assert plain.count("shape=record") == len(topological_order(out)) == 36
+    boxes = re.findall(r'label="\{(layers[^|]*)\|([^|]*)', neurons)
+    assert [name for name, _ in boxes] == [f"layers.0.neurons.{i}" for i in range(3)] + [
+        "layers.1.neurons.0"
+    ]
+    assert (
+        boxes[0][1] == "tanh neuron, 3 parameters" and boxes[3][1] == "linear neuron, 4 parameters"
+    )
+    assert neurons.count("shape=record") == 6  # x1, x2 and four neurons
+    assert re.findall(r'label="\{(layers[^|]*)\|([^|}]*)', layers) == [
+        ("layers.0", "3 neurons, 9 parameters"),
+        ("layers.1", "linear neuron, 4 parameters"),
+    ]
+    edges = re.findall(r"(\w+) -> (\w+)", neurons)
+    assert (
+        len(edges) == len(set(edges)) == 2 * 3 + 3
+    )  # each input to each hidden neuron, each hidden to the output
+    with pytest.raises(ValueError, match="collapse must be"):
+        viz.to_dot(out, collapse="everything")
+
+
+def test_gradient_colours_flag_trouble() -> None:
+    x = Value(0.5, label="x")
+    deep = x
+    for _ in range(12):
+        deep = deep.sigmoid()
+    dead = (Value(-2.0, label="d") * 1.0).relu()
+    big = Value(1.0, label="big")
+    total = deep + dead + big * 1e4
+    total.backward()
+    dot = viz.to_dot(total, color="grad")
+    assert re.search(r"\{x\|[^}]*⚠ vanishing", dot)
+    assert "⚠ dead relu" in dot and re.search(r"\{big\|[^}]*⚠ exploding", dot)
+    shades = set(re.findall(r'fillcolor="(#[0-9a-f]{6})"', dot))
+    assert len(shades) > 4  # a scale, not one colour
+    x.grad = math.nan
+    assert "⚠ not finite" in viz.to_dot(total, color="grad")
+
+
+def test_draw_is_a_digraph_that_renders(tmp_path: Path) -> None:
+    o = neuron()
+    graph = viz.draw(o, rankdir="TB")
+    assert graph.source == viz.to_dot(o, rankdir="TB")
+    need("dot")
+    for format, magic in [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")]:
+        path = Path(graph.render(tmp_path / "neuron", format=format, cleanup=True))
+        assert path.read_bytes().startswith(magic)
+    assert "image/svg+xml" in graph._repr_mimebundle_()
+
+
+def test_without_dot_the_error_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot to be found
+    o = neuron()
+    assert "digraph" in viz.to_dot(o)  # still works
+    for attempt in (
+        lambda: viz.draw(o).pipe(format="svg"),
+        lambda: viz.save_html(o, tmp_path / "p.html"),
+    ):
+        with pytest.raises(
+            viz.DotNotFound, match=r"apt-get install graphviz.*brew install graphviz.*conda"
+        ):
+            attempt()
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_the_neuron_steps_read_as_the_chain_rule() -> None:
+    o = neuron()
+    steps = viz.backprop_steps(o)
+    assert [s.kind for s in steps] == ["seed"] + ["backward"] * 5
+    assert steps[0].caption.startswith("o.grad = 1")
+    assert steps[1].caption == "n.grad += ∂o/∂n × o.grad = 0.5000 × 1.000 = 0.5000"
+    assert "w1.grad += ∂x1*w1/∂w1 × x1*w1.grad = 2.000 × 0.5000 = 1.000" in steps[-1].caption
+    assert all(node.grad == 0.0 for node in topological_order(o))  # the steps change nothing
+    forward = viz.backprop_steps(o, include_forward=True)
+    assert [s.kind for s in forward[:10]] == ["forward"] * 10
+    assert "n = add1 + b = -6.000 + 6.881 = 0.8814" in [s.caption for s in forward]
+
+
+def test_a_reused_node_shows_its_accumulation() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    steps = viz.backprop_steps(y)
+    first, second = steps[1].contributions
+    assert not first.accumulated and second.accumulated and second.grad_after == 6.0
+    assert steps[1].caption.endswith("so x.grad = 6.000")
+
+
+@given(strategies.expressions(n_inputs=3, max_depth=6))
+def test_the_steps_add_up_to_backward(expression: Any) -> None:
+    f, xs = expression
+    inputs = [Value(x, label=f"x{i}") for i, x in enumerate(xs)]
+    out = f(*inputs)
+    steps = viz.backprop_steps(out)
+    out.backward()
+    totals: dict[Value, float] = {}
+    last: dict[Value, float] = {}
+    for step in steps:
+        for c in step.contributions:
+            totals[c.parent] = totals.get(c.parent, 0.0) + c.delta
+            last[c.parent] = c.grad_after
+    for node in inputs:
+        if node is not out:
+            assert totals.get(node, 0.0) == pytest.approx(node.grad, rel=1e-12, abs=1e-12)
+            assert last.get(node, 0.0) == pytest.approx(node.grad, rel=1e-12, abs=1e-12)
+
+
+def test_steps_refuse_an_unreduced_batch() -> None:
+    with pytest.raises(ValueError, match=r"\.mean\(\) or \.sum\(\)"):
+        viz.backprop_steps(Value(np.ones(3)) * 2)
+
+
+def test_frames_keep_every_box_in_place(tmp_path: Path) -> None:
+    need("dot")
+    x = Value(2.0, label="x")
+    y = (x * x + x).tanh()
+    paths = viz.save_frames(y, tmp_path / "frames")
+    assert len(paths) == len(viz.backprop_steps(y))
+    boxes = [
+        dict(
+            re.findall(
+                r'<g id="(v\d+)" class="node">.*?<path[^>]* d="M([\d.,-]+)', p.read_text(), re.S
+            )
+        )
+        for p in paths
+    ]
+    assert boxes[0] and all(b == boxes[0] for b in boxes)
+    pngs = viz.save_frames(y, tmp_path / "png", format="png")
+    assert pngs[0].read_bytes().startswith(b"\x89PNG")
+    viz.save_gif(y, tmp_path / "steps.gif", fps=4)
+    from PIL import Image
+
+    with Image.open(tmp_path / "steps.gif") as gif:
+        assert gif.n_frames == len(paths)
+    with pytest.raises(ValueError, match="format must be"):
+        viz.save_frames(y, tmp_path, format="bmp")
+
+
+def test_the_player_file_is_small_self_contained_and_escaped(tmp_path: Path) -> None:
+    need("dot")
+    x = Value(1.0, label="</script><script>alert(1)</script>")
+    y = x
+    for i in range(66):  # 200 nodes: 66 additions, their constants, and x
+        y = y + float(i)
+    viz.save_html(y, tmp_path / "player.html")
+    page = (tmp_path / "player.html").read_text()
+    assert len(page.encode()) < 1_000_000
+    assert page.count("</script>") == 2  # the two script tags of the page itself
+    assert not re.search(r'(src|href)="https?:', page)
+    shown = viz.player(y)._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "<script>" not in shown
