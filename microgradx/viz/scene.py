@@ -150,6 +150,7 @@ class Scene:
                 fields.append(f"out {number(output[-1].data)}")
                 if grads is not None:
                     fields.append(grads[output[-1]].replace("grad", "out.grad", 1))
+            fields += [f"⚠ {flags[n]}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
             extra = f', shape=record, style="filled,bold", label="{{{label}}}"'
             lines.append(f"  {box} [{attributes(box, extra)}];")
@@ -174,11 +175,17 @@ class Scene:
 
 
 def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
-    """Fill colours by |grad| on a log scale, and flags for troubled nodes: a gradient that is
-    not finite, exploding (> 1e3), vanishing (< 1e-6), or a ReLU that is dead (all outputs 0)."""
+    """Fill colours by |grad| on a log scale (from this graph's smallest gradient to its largest),
+    and flags for troubled nodes: a gradient that is not finite, exploding (> 1e3), vanishing
+    (< 1e-6), or a ReLU that is dead (all outputs 0). A collapsed neuron or layer is judged by
+    its output's gradient."""
     fills, flags = {}, {}
-    for node in scene.order:
-        size = float(np.mean(np.abs(node.grad)))
+    shown = [n for n in scene.order if n not in scene.group or NEURON.search(n.label)]
+    sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
+    scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
+    low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
+    for node in shown:
+        size = sizes[node]
         if node.op is not None and node.op.name == "relu" and np.all(np.asarray(node.data) == 0):
             flags[node] = "dead relu"
         elif not math.isfinite(size):
@@ -189,9 +196,9 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
             flags[node] = "vanishing"
         if node in flags:
             fills[scene.box(node)] = FLAG_COLOURS[flags[node]]
-        else:  # white at 1e-6, blue at 1e3
-            shade = min(max((math.log10(size) + 6) / 9, 0.0), 1.0)
-            fills[scene.box(node)] = _mix("#ffffff", "#4a90c9", shade)
+        else:  # the graph's smallest gradient nearly white, its largest blue
+            place = (math.log10(size) - low) / (high - low) if size > 0 and high > low else 1.0
+            fills[scene.box(node)] = _mix("#ffffff", "#4a90c9", 0.1 + 0.9 * place)
     return fills, flags
 
 
