@@ -81,6 +81,7 @@ notebooks: setup
 benchmark: setup
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/gradcheck.py
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis out

@@ -11,7 +11,8 @@ import os
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, settings
+
+from microgradx.testing import strategies
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
@@ -25,16 +26,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 
-settings.register_profile("dev", max_examples=60, deadline=None)
-settings.register_profile(
-    "ci",
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
+strategies.load_profile("ci" if IN_CI else "dev")
 
 
 def need(program: str) -> None:

@@ -10,15 +10,23 @@
 
 Inputs stay inside every op's domain and a margin away from its kinks (relu and abs at 0),
 where derivatives exist and central differences are accurate.
+
+Two Hypothesis profiles come with it: "dev" (60 examples a test, quick) and "ci" (200,
+derandomized, so that a failure in CI reproduces). In a conftest.py:
+
+    from microgradx.testing import strategies
+    strategies.load_profile()           # HYPOTHESIS_PROFILE=ci chooses "ci"; "dev" otherwise
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from microgradx import ops as op_table
@@ -26,16 +34,33 @@ from microgradx.checks import OutsideDomain
 from microgradx.engine import Value, apply
 from microgradx.ops import Op
 
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def load_profile(default: str = "dev") -> None:
+    """Load the Hypothesis profile named by $HYPOTHESIS_PROFILE, else `default`."""
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
+
+
 BOUND = 5.0  # inputs are drawn from [-BOUND, BOUND], intersected with the op's domain
 MARGIN = 0.05  # distance kept from a domain's finite edge and from every kink
 LARGEST = 1e3  # a random graph's intermediate values stay below this in size
 
 
-def table() -> list[Op]:
-    """Every row of the op table: the fixed rows, a few of each family, and all custom ops."""
+def table(custom: bool = True) -> list[Op]:
+    """Every row of the op table: the fixed rows, a few of each family, and (unless
+    custom=False) every op made by custom_op so far."""
     families = [op_table.power(n) for n in (2.0, 3.0, -1.0, 0.5, -1.5)]
     families.append(op_table.leaky_relu(0.1))
-    return [*op_table.OPS.values(), *families, *op_table.CUSTOM.values()]
+    return [*op_table.OPS.values(), *families, *(op_table.CUSTOM.values() if custom else ())]
 
 
 def ops() -> st.SearchStrategy[Op]:
