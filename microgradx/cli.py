@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -169,28 +170,32 @@ def backprop_player(x: Any, label: int, classes: int, seed: int, path: Path) -> 
 
 
 def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
-    """Build the formula's graph, run backward, and write the picture or the player."""
+    """Build the formula's graph, run backward, and write the picture or the player.
+    Mistakes in the formula, the numbers or --out exit with code 2 and one message."""
     from microgradx import viz
     from microgradx.expression import ExpressionError, build
 
     values: dict[str, float] = {}
     for assignment in assignments:
         name, _, number = assignment.partition("=")
-        if not name.strip().isidentifier() or not _is_number(number):
+        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
+        if not name.isidentifier() or not _is_number(number):
             parser.error(f"--at takes NAME=NUMBER, such as --at x=2.5; got {assignment!r}")
-        values[name.strip()] = float(number)
+        values[name] = float(number)
     if out.suffix not in GRAPH_FORMATS:
         parser.error(f"--out must end in one of {' '.join(GRAPH_FORMATS)}; got {out.name!r}")
+    if not out.parent.is_dir() or out.is_dir():
+        parser.error(
+            f"--out {out}: {'is a folder' if out.is_dir() else 'its folder does not exist'}"
+        )
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"microgradx graph: {message}", file=sys.stderr)
+        return code
+
     try:
         root = build(text, values)
-    except ExpressionError as error:
-        print(f"microgradx graph: {error.pointed()}", file=sys.stderr)
-        return 2
-    except (ArithmeticError, ValueError) as error:  # log(-1) and the like, named by the engine
-        print(f"microgradx graph: {error}", file=sys.stderr)
-        return 2
-    root.label = root.label or "out"
-    try:
+        root.label = root.label or "out"
         if out.suffix == ".html":
             viz.save_html(root, out, title=f"Backpropagation through {text}")
         elif out.suffix == ".gif":
@@ -204,9 +209,14 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
                 else viz.scene.run_dot(source, out.suffix[1:])
             )
             write_atomically(out, lambda temporary: Path(temporary).write_bytes(content))
+    except ExpressionError as error:
+        return fail(error.pointed())
+    except (RecursionError, MemoryError):
+        return fail("the formula is nested too deeply to draw; split it into smaller parts")
+    except (ArithmeticError, ValueError) as error:  # log(-1), sqrt'(0), too many nodes, ...
+        return fail(str(error))
     except (viz.DotNotFound, ImportError) as error:
-        print(f"microgradx graph: {error}", file=sys.stderr)
-        return 1
+        return fail(str(error), code=1)
     print(f"wrote {out}")
     return 0
 

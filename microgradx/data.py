@@ -65,7 +65,7 @@ def make_spiral(
     n_samples: int = 100, n_classes: int = 3, noise: float = 0.0, seed: Seed = None
 ) -> Arrays:
     """`n_classes` arms of a spiral winding out from the centre, one class per arm."""
-    if not isinstance(n_classes, int) or n_classes < 2:
+    if not _whole(n_classes) or n_classes < 2:
         raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
     sizes = _split(n_samples, n_classes)
     rng = _rng(seed, noise)
@@ -85,7 +85,7 @@ def make_blobs(
     seed: Seed = None,
 ) -> Arrays:
     """Gaussian blobs around `centers` random centres in the box [-10, 10]^n_features."""
-    if not isinstance(n_features, int) or n_features < 1:
+    if not _whole(n_features) or n_features < 1:
         raise ValueError(f"n_features must be an int >= 1, got {n_features!r}")
     sizes = _split(n_samples, centers)
     rng = _rng(seed, cluster_std)
@@ -108,10 +108,14 @@ def train_test_split(
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
-    if isinstance(test_size, float) and 0 < test_size < 1:
+    if (
+        isinstance(test_size, float)
+        and 0 < test_size < 1
+        and 0 < math.ceil(test_size * len(X)) < len(X)
+    ):
         n_test = math.ceil(test_size * len(X))
-    elif isinstance(test_size, int) and not isinstance(test_size, bool) and 0 < test_size < len(X):
-        n_test = test_size
+    elif _whole(test_size) and 0 < test_size < len(X):
+        n_test = int(test_size)
     else:
         raise ValueError(
             f"test_size must be a fraction between 0 and 1, or a count between 1 and "
@@ -125,16 +129,18 @@ def train_test_split(
 def batches(
     X: Any, y: Any, batch_size: int, shuffle: bool = True, seed: Seed = None
 ) -> Iterator[tuple[NDArray[Any], NDArray[Any]]]:
-    """Mini-batches (X_batch, y_batch) covering every example once; the last may be smaller."""
+    """Mini-batches (X_batch, y_batch) covering every example once; the last may be smaller.
+    The arguments are checked at once, before the first batch is asked for."""
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+    if not _whole(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
     order = np.random.default_rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
-    for start in range(0, len(X), batch_size):
-        chosen = order[start : start + batch_size]
-        yield X[chosen], y[chosen]
+    return (
+        (X[order[i : i + batch_size]], y[order[i : i + batch_size]])
+        for i in range(0, len(X), batch_size)
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -142,11 +148,18 @@ def batches(
 
 def _split(n_samples: int, parts: int) -> list[int]:
     """n_samples shared out as evenly as possible among `parts` groups."""
-    if not isinstance(parts, int) or isinstance(parts, bool) or parts < 1:
-        raise ValueError(f"the number of classes or centres must be an int >= 1, got {parts!r}")
-    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < parts:
+    if not _whole(parts) or parts < 1:
+        raise ValueError(
+            f"the number of classes or centres must be a whole number >= 1, got {parts!r}"
+        )
+    if not _whole(n_samples) or n_samples < parts:
         raise ValueError(f"n_samples must be a whole number >= {parts}, got {n_samples!r}")
-    return [n_samples // parts + (1 if k < n_samples % parts else 0) for k in range(parts)]
+    n, k = int(n_samples), int(parts)
+    return [n // k + (1 if i < n % k else 0) for i in range(k)]
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
 def _rng(seed: Seed, spread: float) -> np.random.Generator:

@@ -8,6 +8,8 @@ evaluated as Python code: no eval, no exec, no attribute access, no other calls.
 from __future__ import annotations
 
 import ast
+import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +70,8 @@ def build(text: str, values: Mapping[str, float]) -> Value:
 def _build(node: ast.AST, text: str, inputs: Mapping[str, Value]) -> Any:
     number = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
     if isinstance(number, (int, float)) and not isinstance(number, bool):
+        if not abs(number) <= sys.float_info.max:
+            raise _error("a number too large for a float", node, text)
         return float(number)
     if isinstance(node, ast.Name):
         if node.id not in inputs:
@@ -75,22 +79,33 @@ def _build(node: ast.AST, text: str, inputs: Mapping[str, Value]) -> Any:
         return inputs[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
         left, right = _build(node.left, text, inputs), _build(node.right, text, inputs)
-        symbol = OPERATORS[type(node.op)]
-        if symbol == "+":
-            return left + right
-        if symbol == "-":
-            return left - right
-        if symbol == "*":
-            return left * right
-        if symbol == "/":
-            return left / right
-        return left**right
+        if not isinstance(left, Value) and not isinstance(right, Value):  # numbers only
+            try:
+                return _arithmetic(OPERATORS[type(node.op)], left, right)
+            except (ArithmeticError, ValueError, TypeError):
+                raise _error("this part is not a finite number", node, text) from None
+        return _arithmetic(OPERATORS[type(node.op)], left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _build(node.operand, text, inputs)
         return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.Call):
         return _call(node, text, inputs)
     raise _error(f"not allowed in a formula: {_kind(node)}", node, text)
+
+
+def _arithmetic(symbol: str, left: Any, right: Any) -> Any:
+    if symbol == "+":
+        return left + right
+    if symbol == "-":
+        return left - right
+    if symbol == "*":
+        return left * right
+    if symbol == "/":
+        return left / right
+    result = left**right
+    if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
+        raise ValueError("not a real, finite number")
+    return result
 
 
 def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
@@ -111,8 +126,12 @@ def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
 
 
 def _error(message: str, node: ast.AST, text: str) -> ExpressionError:
-    start = getattr(node, "col_offset", 0)
-    return ExpressionError(message, text, start, getattr(node, "end_col_offset", None) or start + 1)
+    """An error pointing at node; ast counts UTF-8 bytes, the caret counts characters."""
+    encoded = text.encode()
+    start = len(encoded[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
+    end = getattr(node, "end_col_offset", None)
+    stop = len(encoded[:end].decode(errors="ignore")) if end is not None else start + 1
+    return ExpressionError(message, text, start, stop)
 
 
 def _kind(node: ast.AST) -> str:

@@ -25,10 +25,10 @@ def mse(prediction: Any, target: Any) -> Value:
 
 def binary_cross_entropy(probability: Any, target: Any) -> Value:
     """-mean(t·log p + (1 - t)·log(1 - p)) for probabilities p in [0, 1] and labels t in {0, 1}
-    (or soft labels in [0, 1]). p is kept a hair away from 0 and 1, so log never sees 0."""
+    (or soft labels in [0, 1]). p is squeezed into [1e-12, 1 - 1e-12], so log never sees 0."""
     _check_labels("binary_cross_entropy", target, "labels in [0, 1]", lambda t: (t >= 0) & (t <= 1))
     for p in _values(probability):
-        if np.any((p.data < 0) | (p.data > 1)):
+        if not np.all((p.data >= 0) & (p.data <= 1)):  # nan fails too
             raise ValueError(
                 "binary_cross_entropy needs probabilities in [0, 1], got "
                 f"{_first_outside(p.data)}; use output_activation='sigmoid', or "
@@ -36,7 +36,8 @@ def binary_cross_entropy(probability: Any, target: Any) -> Value:
             )
 
     def term(p: Value, t: Any) -> Value:
-        return -(t * (p + EPS).log() + (1 - t) * (1 - p + EPS).log())  # type: ignore[no-any-return]
+        squeezed = p * (1 - 2 * EPS) + EPS
+        return -(t * squeezed.log() + (1 - t) * (1 - squeezed).log())  # type: ignore[no-any-return]
 
     return _mean_over_examples("binary_cross_entropy", probability, target, term)
 
@@ -60,6 +61,8 @@ def hinge(score: Any, target: Any) -> Value:
     0 counts as -1). Used by micrograd's demo and by support vector machines."""
     labels = np.asarray(target, dtype=float)
     _check_labels("hinge", labels, "labels 0/1 or -1/+1", lambda t: np.isin(t, (-1, 0, 1)))
+    if np.any(labels == 0) and np.any(labels == -1):
+        raise ValueError("hinge needs labels 0/1 or -1/+1, not both 0 and -1 in one batch")
     signs = np.where(labels > 0, 1.0, -1.0)
     return _mean_over_examples("hinge", score, signs, lambda s, y: (1 - y * s).relu())
 
@@ -68,10 +71,19 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     """Multi-class cross-entropy on raw scores: mean(log Σ_k e^{z_k} - z_target).
 
     `logits` has one entry per class: a Value holding that class's score for every example of
-    a batch (what an MLP with several outputs returns), or a number. `target` is the class
-    index (an int, or an int array for a batch). The log-sum-exp subtracts the largest score
-    first, so large scores do not overflow.
+    a batch (what an MLP with several outputs returns), or a number. It may also be a list
+    with one such list per example, or a 2-D array of shape (examples, classes). `target` is
+    the class index (an int, or an int array for a batch). The log-sum-exp subtracts the
+    largest score first, so large scores do not overflow.
     """
+    if isinstance(logits, np.ndarray) and logits.ndim == 2:
+        logits = [Value(column) for column in logits.T]  # rows are examples
+    elif logits and isinstance(logits[0], (list, tuple)):  # one list of class scores per example
+        indices = np.asarray(target).reshape(-1)
+        if len(indices) != len(logits):
+            raise ValueError(f"cross_entropy: {len(logits)} examples but {len(indices)} labels")
+        each = [cross_entropy(scores, int(label)) for scores, label in zip(logits, indices)]
+        return sum(each[1:], each[0]) * (1.0 / len(each))
     classes = list(logits)
     if len(classes) < 2:
         raise ValueError(
@@ -133,6 +145,10 @@ def _mean_over_examples(
     targets = np.asarray(target, dtype=float).reshape(-1)
     if not predictions or len(predictions) != targets.size:
         raise ValueError(f"{name}: {len(predictions)} predictions but {targets.size} targets")
+    if any(isinstance(p, Value) and isinstance(p.data, np.ndarray) for p in predictions):
+        raise ValueError(
+            f"{name}: a list holds one single-number Value per example; pass a batch as one Value"
+        )
     terms = [
         term(p if isinstance(p, Value) else Value(p), float(t))
         for p, t in zip(predictions, targets)

@@ -145,7 +145,10 @@ class Neuron(Module):
         yield "b", self.b
 
     def __call__(self, x: Any) -> Value:
-        inputs = _inputs(x, self.nin, type(self).__name__)
+        return self.forward(_inputs(x, self.nin, type(self).__name__))
+
+    def forward(self, inputs: list[Any]) -> Value:
+        """The output for inputs already checked: nin numbers, Values or batch columns."""
         act = self.b
         for wi, xi in zip(self.w, inputs):
             act = act + wi * xi
@@ -189,7 +192,7 @@ class Layer(Module):
     def forward(self, x: Any) -> list[Value]:
         """Every neuron's output, as a list (dropout applied in training mode)."""
         inputs = _inputs(x, self.nin, type(self).__name__)
-        outputs = [neuron(inputs) for neuron in self.neurons]
+        outputs = [neuron.forward(inputs) for neuron in self.neurons]
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
             masks = [(self._rng.random(_batch_shape(out)) < keep) / keep for out in outputs]
@@ -229,6 +232,12 @@ class MLP(Module):
         *,
         rng: np.random.Generator | None = None,
     ) -> None:
+        if isinstance(nouts, np.ndarray):
+            nouts = nouts.tolist()
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(
+                f"dropout is the fraction of outputs to zero, in [0, 1); got {dropout!r}"
+            )
         if isinstance(nouts, int) or not nouts:
             raise ValueError(
                 f"nouts lists the width of every layer, such as [16, 16, 1]; got {nouts!r}"
@@ -290,6 +299,8 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write the model as JSON (format, version, architecture, parameters), atomically: the
     file is either the complete new model or untouched."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save {path}: the folder {path.parent} does not exist")
     document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -316,7 +327,7 @@ def load(path: str | os.PathLike[str]) -> Module:
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ValueError(
             f"{path} is not a microgradx model: it is not valid JSON ({error}); "
             "is the file truncated?"
@@ -336,7 +347,7 @@ def load(path: str | os.PathLike[str]) -> Module:
     try:
         model: Module = builders[architecture["type"]](**arguments)
         model.load_state_dict(parameters)  # type: ignore[arg-type]  # checked there
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
         raise ValueError(f"{path}: {error}") from None
     return model
 
@@ -364,7 +375,7 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
                 f"{who} expects {nin} inputs per example, "
                 f"got a batch of shape {x.shape} ({x.shape[1]} inputs)"
             )
-        return [Value(x[:, j]) for j in range(nin)]
+        return [Value(x[:, j], label=f"x{j + 1}") for j in range(nin)]
     if isinstance(x, Value) or not isinstance(x, Iterable) or isinstance(x, (str, bytes)):
         raise TypeError(
             f"{who} takes a sequence of {nin} numbers or Values (one example), or a "
@@ -373,6 +384,14 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     items = list(x)
     if len(items) != nin:
         raise ValueError(f"{who} expects {nin} inputs per example, got {len(items)}")
+    for item in items:
+        if not isinstance(item, (int, float, np.integer, np.floating, Value)) or isinstance(
+            item, bool
+        ):
+            raise TypeError(
+                f"{who} takes one example as {nin} numbers or Values; got an item of type "
+                f"{type(item).__name__}: for several examples pass a 2-D array (batch, {nin})"
+            )
     return items
 
 

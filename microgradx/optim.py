@@ -55,17 +55,24 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Move every parameter one step against its gradient."""
+        """Move every parameter one step against its gradient (all of them, or none if a
+        gradient or a new value is not a finite number)."""
         data = np.array([p.data for p in self.params])
         grad = np.array([p.grad for p in self.params], dtype=float)
-        if not np.all(np.isfinite(grad)):
-            bad = self.params[int(np.argmin(np.isfinite(grad)))]
-            raise FloatingPointError(
-                f"{type(self).__name__}.step(): the gradient of {bad.label or 'a parameter'} is "
-                f"{bad.grad}; the loss diverged, so try a smaller learning rate (now {self.lr:g})"
-            )
-        for p, value in zip(self.params, self.update(data, grad).tolist()):
+        self._finite(grad, "gradient")
+        with np.errstate(all="ignore"):
+            new = self.update(data, grad)
+        self._finite(new, "new value")
+        for p, value in zip(self.params, new.tolist()):
             p.data = value
+
+    def _finite(self, numbers: Array, what: str) -> None:
+        if not np.all(np.isfinite(numbers)):
+            name = self.params[int(np.argmin(np.isfinite(numbers)))].label or "a parameter"
+            raise FloatingPointError(
+                f"{type(self).__name__}.step(): the {what} of {name} is not a finite number; "
+                f"training diverged, so try a smaller learning rate (now {self.lr:g})"
+            )
 
     def update(self, data: Array, grad: Array) -> Array:
         """The new parameter values, from the current ones and their gradients."""
@@ -89,6 +96,10 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         self.momentum, self.nesterov = _fraction("momentum", momentum), nesterov
+        if nesterov and not momentum:
+            raise ValueError(
+                "nesterov=True needs a momentum > 0 (it looks ahead along the velocity)"
+            )
         self.weight_decay = _non_negative("weight_decay", weight_decay)
         self.velocity = np.zeros(len(self.params))
 
@@ -143,6 +154,8 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair such as (0.9, 0.999), got {betas!r}")
         self.betas = (_fraction("betas[0]", betas[0]), _fraction("betas[1]", betas[1]))
         self.eps = _non_negative("eps", eps)
         self.mean, self.mean_square, self.steps = (
@@ -226,6 +239,6 @@ def _non_negative(name: str, value: float) -> float:
 
 
 def _count(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     return value

@@ -36,7 +36,9 @@ class History:
     accuracy: list[float | None] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float | None] = field(default_factory=list)
-    best_epoch: int | None = None  # 1-based: the epoch whose weights the model keeps
+    # 1-based: the epoch with the lowest validation loss (training loss without validation
+    # data); with early stopping, the model keeps the weights it had after that epoch.
+    best_epoch: int | None = None
     stopped_early: bool = False
 
     @property
@@ -90,15 +92,16 @@ def fit(
     """
     X, y = _examples(model, X, y, "X, y")
     if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise ValueError("validation must be a pair (X_val, y_val)")
         validation = _examples(model, *validation, "validation")
     for name, count in [
         ("epochs", epochs),
         ("batch_size", batch_size),
         ("early_stopping", early_stopping),
     ]:
-        if count is not None and (
-            not isinstance(count, int) or isinstance(count, bool) or count < 1
-        ):
+        whole = isinstance(count, (int, np.integer)) and not isinstance(count, bool)
+        if count is not None and (not whole or count < 1):
             raise ValueError(f"{name} must be a whole number >= 1, got {count!r}")
     rng = np.random.default_rng(seed)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
@@ -123,12 +126,17 @@ def fit(
             if schedule is not None:
                 schedule.step()
             history.loss.append(total_loss / len(X))
-            history.accuracy.append(float(correct) / len(X) if _is_classification(y) else None)
+            history.accuracy.append(
+                float(correct) / len(X) if _is_classification(y, loss) else None
+            )
             if validation is not None:
                 val_loss, val_accuracy = evaluate(model, *validation, loss)
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
-            watched = history.val_loss[-1] if validation is not None else history.loss[-1]
+            if validation is not None:
+                watched = history.val_loss[-1]
+            else:  # the weights as they are now (the epoch's loss was measured along the way)
+                watched = evaluate(model, X, y, loss)[0] if early_stopping else history.loss[-1]
             if watched < best_loss:
                 best_loss, history.best_epoch, best_state = watched, epoch, model.state_dict()
             report.update(epoch, history)
@@ -143,10 +151,10 @@ def fit(
             f"(now {optimizer.lr:g})"
         ) from error
     finally:
-        report.close()
+        report.close(history)
+        model.eval()
     if early_stopping:
         model.load_state_dict(best_state)
-    model.eval()
     return history
 
 
@@ -171,7 +179,7 @@ def evaluate(model: Module, X: Any, y: Any, loss: Loss) -> tuple[float, float | 
         output = model(X)
         value = loss(output, y).item()
         classes = _classes(output, model)
-    correct = float(np.mean(classes == _true_classes(y))) if _is_classification(y) else None
+    correct = float(np.mean(classes == _true_classes(y))) if _is_classification(y, loss) else None
     return value, correct
 
 
@@ -210,8 +218,9 @@ def _true_classes(y: NDArray[Any]) -> NDArray[Any]:
     return (y > 0).astype(np.int64) if y.size and y.min() < 0 else y
 
 
-def _is_classification(y: NDArray[Any]) -> bool:
-    return bool(np.all(np.asarray(y) == np.round(y)))
+def _is_classification(y: NDArray[Any], loss: Any = None) -> bool:
+    """Labels are whole numbers, and the loss is not mean squared error (regression)."""
+    return bool(np.all(np.asarray(y) == np.round(y))) and getattr(loss, "__name__", "") != "mse"
 
 
 def _as_batch(X: Any) -> NDArray[np.float64]:
@@ -226,6 +235,10 @@ def _examples(model: Module, X: Any, y: Any, what: str) -> tuple[NDArray[np.floa
             f"{what}: X must be a 2-D array (examples, features) and y a 1-D array with one "
             f"label per example; got shapes {X.shape} and {y.shape}"
         )
+    for name, array in (("X", X), ("y", y)):
+        if not np.all(np.isfinite(array.astype(float))):
+            row = int(np.argwhere(~np.isfinite(array.astype(float)))[0][0])
+            raise ValueError(f"{what}: {name} holds a number that is not finite at example {row}")
     return X, y
 
 
@@ -246,7 +259,7 @@ class _Progress:
     """A tqdm progress bar in a terminal or a notebook; otherwise a plain line now and then."""
 
     def __init__(self, epochs: int, enabled: bool) -> None:
-        self.epochs, self.bar, self.every = epochs, None, 0
+        self.epochs, self.bar, self.every, self.printed = epochs, None, 0, 0
         if not enabled:
             return
         if sys.stderr.isatty() or _in_notebook():
@@ -262,12 +275,20 @@ class _Progress:
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in numbers.items()}, refresh=False)
             self.bar.update(1)
         elif self.every and (epoch % self.every == 0 or epoch in (1, self.epochs)):
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in numbers.items())
-            print(f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  {shown}", flush=True)
+            self._line(epoch, numbers)
 
-    def close(self) -> None:
+    def close(self, history: History) -> None:
         if self.bar is not None:
             self.bar.close()
+        elif self.every and history.epochs and self.printed != history.epochs:
+            self._line(history.epochs, history.last())  # a run that stopped early, or failed
+        if self.every and history.stopped_early:
+            print(f"stopped early after epoch {history.epochs}; kept epoch {history.best_epoch}")
+
+    def _line(self, epoch: int, numbers: dict[str, float]) -> None:
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in numbers.items())
+        print(f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  {shown}", flush=True)
+        self.printed = epoch
 
 
 def _in_notebook() -> bool:

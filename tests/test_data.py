@@ -67,8 +67,12 @@ def test_spiral_can_have_more_classes() -> None:
 def test_train_test_split_is_a_partition(n: int, fraction: float, seed: int) -> None:
     X = np.arange(2 * n, dtype=float).reshape(n, 2)
     y = np.arange(n)
+    if np.ceil(fraction * n) >= n:  # nothing left to train on
+        with pytest.raises(ValueError, match="test_size"):
+            data.train_test_split(X, y, test_size=fraction, seed=seed)
+        return
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=fraction, seed=seed)
-    assert len(X_test) == int(np.ceil(fraction * n)) or len(X_test) == n - 1
+    assert len(X_test) == int(np.ceil(fraction * n))
     assert sorted(np.concatenate([y_train, y_test])) == list(range(n))
     assert np.array_equal(X_train[:, 0], 2 * y_train) and np.array_equal(X_test[:, 0], 2 * y_test)
 

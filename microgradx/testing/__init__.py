@@ -94,8 +94,9 @@ def gradgradcheck(
     if any(isinstance(x, np.ndarray) for x in points):
         raise TypeError("gradgradcheck takes single numbers; check a batch one example at a time")
     rows = []
+    on_values = _as_values(f)
     for i in range(len(points)):
-        first = grad(f, argnums=i)
+        first = grad(on_values, argnums=i)
         numeric = numerical_grad(first, *points, eps=eps)
         for j in range(len(points)):
             analytic = grad(first, argnums=j)(*points)
@@ -160,6 +161,11 @@ def _partial(f: Callable[..., Any], points: list[Any], i: int, eps: float) -> An
         shift[k] = eps
         slopes[k] = (at(shift) - at(-shift)) / (2 * eps)
     return slopes
+
+
+def _as_values(f: Callable[..., Any]) -> Callable[..., Any]:
+    """f with every plain number turned into a Value first, so f may use Value methods."""
+    return lambda *args: f(*[x if isinstance(x, Value) else Value(x) for x in args])
 
 
 def _on_values(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -20,14 +20,19 @@ derandomized, so that a failure in CI reproduces). In a conftest.py:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import HealthCheck, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "microgradx.testing.strategies needs Hypothesis: pip install 'microgradx[testing]'"
+    ) from None
 
 from microgradx import ops as op_table
 from microgradx.checks import OutsideDomain
@@ -71,9 +76,16 @@ def ops() -> st.SearchStrategy[Op]:
 def floats_in(op: Op, operand: int = 0) -> st.SearchStrategy[float]:
     """Floats inside op's domain for one of its inputs, a margin away from edges and kinks."""
     low, high = op.domain[operand]
-    low = max(low + MARGIN, -BOUND) if math.isfinite(low) else -BOUND
-    high = min(high - MARGIN, BOUND) if math.isfinite(high) else BOUND
-    return st.floats(low, high, allow_nan=False).filter(lambda x: _clear_of_kinks(op, x))
+    window_low, window_high = max(low, -BOUND), min(high, BOUND)
+    if window_low >= window_high:  # the domain lies outside [-BOUND, BOUND]: take its near end
+        window_low, window_high = (
+            (low, low + 2 * BOUND) if low >= BOUND else (high - 2 * BOUND, high)
+        )
+    margin = min(MARGIN, (window_high - window_low) / 10)  # the domain is open: keep off its edges
+    floats = st.floats(
+        window_low + margin, window_high - margin, allow_nan=False, allow_infinity=False
+    )
+    return floats.filter(lambda x: _clear_of_kinks(op, x))
 
 
 def values(op: Op | None = None, operand: int = 0) -> st.SearchStrategy[Value]:

@@ -12,6 +12,7 @@ import html
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -72,17 +73,20 @@ def save_html(
     path: str | os.PathLike[str],
     include_forward: bool = False,
     title: str | None = None,
+    max_nodes: int = 500,
 ) -> None:
     """Write the step-by-step player as one HTML file that works offline."""
-    document = player_html(root, include_forward, title)
+    document = player_html(root, include_forward, title, max_nodes)
     write_atomically(path, lambda temporary: Path(temporary).write_text(document, encoding="utf-8"))
 
 
 class Player:
     """The player inline in a notebook: display it, or `.save(path)`."""
 
-    def __init__(self, root: Value, include_forward: bool = False, height: int = 560) -> None:
-        self.document = player_html(root, include_forward)
+    def __init__(
+        self, root: Value, include_forward: bool = False, height: int = 560, max_nodes: int = 500
+    ) -> None:
+        self.document = player_html(root, include_forward, max_nodes=max_nodes)
         self.height = height
 
     def _repr_html_(self) -> str:
@@ -98,14 +102,16 @@ class Player:
         )
 
 
-def player(root: Value, include_forward: bool = False) -> Player:
+def player(root: Value, include_forward: bool = False, max_nodes: int = 500) -> Player:
     """The step-by-step player for a notebook cell."""
-    return Player(root, include_forward)
+    return Player(root, include_forward, max_nodes=max_nodes)
 
 
-def player_html(root: Value, include_forward: bool = False, title: str | None = None) -> str:
+def player_html(
+    root: Value, include_forward: bool = False, title: str | None = None, max_nodes: int = 500
+) -> str:
     """The player's HTML document."""
-    film = frames(root, include_forward)
+    film = frames(root, include_forward, max_nodes)
     scene = film.scene
     data, grads = film.widest()
     svg = run_dot(scene.dot(data=data, grads=grads), "svg").decode("utf-8")
@@ -138,27 +144,41 @@ def player_html(root: Value, include_forward: bool = False, title: str | None = 
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     heading = html.escape(title or f"Backpropagation through {scene.names[scene.root]}")
     template = (resources.files("microgradx.viz") / "player.html").read_text(encoding="utf-8")
-    return template.replace("{title}", heading).replace("{svg}", svg).replace("{steps}", payload)
+    parts = {"title": heading, "svg": svg, "steps": payload}  # one pass: no text is read twice
+    return re.sub(r"\{(title|svg|steps)\}", lambda match: parts[match.group(1)], template)
 
 
 def save_frames(
-    root: Value, folder: str | os.PathLike[str], format: str = "svg", include_forward: bool = False
+    root: Value,
+    folder: str | os.PathLike[str],
+    format: str = "svg",
+    include_forward: bool = False,
+    max_nodes: int = 500,
 ) -> list[Path]:
-    """One picture per step (svg, png or pdf), every one with the same layout."""
+    """One picture per step (svg, png or pdf), step_000.svg, step_001.svg, ..., every one
+    with the same layout. Frames of an earlier, longer run in the folder are removed."""
     if format not in ("svg", "png", "pdf"):
         raise ValueError(f"format must be svg, png or pdf; got {format!r}")
+    pictures = _pictures(frames(root, include_forward, max_nodes), format)  # before any writing
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, picture in enumerate(_pictures(frames(root, include_forward), format)):
+    for i, picture in enumerate(pictures):
         path = folder / f"step_{i:03d}.{format}"
         write_atomically(path, _bytes_writer(picture))
         written.append(path)
+    for stale in folder.glob(f"step_[0-9][0-9][0-9].{format}"):
+        if stale not in written:
+            stale.unlink()
     return written
 
 
 def save_gif(
-    root: Value, path: str | os.PathLike[str], fps: float = 2, include_forward: bool = False
+    root: Value,
+    path: str | os.PathLike[str],
+    fps: float = 2,
+    include_forward: bool = False,
+    max_nodes: int = 500,
 ) -> None:
     """An animated GIF of the steps (needs Pillow, which comes with `microgradx[plot]`)."""
     if not fps > 0:
@@ -171,7 +191,7 @@ def save_gif(
         ) from None
     from PIL import ImageDraw
 
-    film = frames(root, include_forward)
+    film = frames(root, include_forward, max_nodes)
     images = [Image.open(io.BytesIO(png)).convert("RGB") for png in _pictures(film, "png")]
     font, line = _font(), 20
     lines = max(step.caption.count("\n") + 1 for step in film.steps)

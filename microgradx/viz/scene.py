@@ -164,8 +164,11 @@ class Scene:
         locals_: tuple[Any, ...] = ()
         if local_grads:
             assert node.op is not None
-            with np.errstate(all="ignore"):
-                locals_ = node.op.local_grads(*[p.data for p in node.parents], node.data)
+            try:
+                with np.errstate(all="ignore"):
+                    locals_ = node.op.local_grads(*[p.data for p in node.parents], node.data)
+            except ArithmeticError:  # sqrt at 0, x ** 0.5 at 0: the derivative is infinite
+                locals_ = (math.inf,) * len(node.parents)
         for i, (parent, edge) in enumerate(self.input_edges(node)):
             label = ""
             if local_grads:
@@ -178,27 +181,33 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
     """Fill colours by |grad| on a log scale (from this graph's smallest gradient to its largest),
     and flags for troubled nodes: a gradient that is not finite, exploding (> 1e3), vanishing
     (< 1e-6), or a ReLU that is dead (all outputs 0). A collapsed neuron or layer is judged by
-    its output's gradient."""
-    fills, flags = {}, {}
+    its outputs: flagged if any is, else coloured by the largest. Call it after backward()."""
     shown = [n for n in scene.order if n not in scene.group or NEURON.search(n.label)]
     sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
-    scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
-    low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
+    flags: dict[Value, str] = {}
     for node in shown:
-        size = sizes[node]
         if node.op is not None and node.op.name == "relu" and np.all(np.asarray(node.data) == 0):
             flags[node] = "dead relu"
-        elif not math.isfinite(size):
+        elif not math.isfinite(sizes[node]):
             flags[node] = "not finite"
-        elif size > 1e3:
+        elif sizes[node] > 1e3:
             flags[node] = "exploding"
-        elif size < 1e-6:
+        elif sizes[node] < 1e-6:
             flags[node] = "vanishing"
-        if node in flags:
-            fills[scene.box(node)] = FLAG_COLOURS[flags[node]]
-        else:  # the graph's smallest gradient nearly white, its largest blue
-            place = (math.log10(size) - low) / (high - low) if size > 0 and high > low else 1.0
-            fills[scene.box(node)] = _mix("#ffffff", "#4a90c9", 0.1 + 0.9 * place)
+    scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
+    low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
+    fills: dict[str, str] = {}
+    for box in dict.fromkeys(scene.box(n) for n in shown):
+        members = [n for n in shown if scene.box(n) == box]
+        flagged = [flags[n] for n in members if n in flags]
+        if flagged:
+            fills[box] = FLAG_COLOURS[flagged[0]]
+            continue
+        size = max(
+            sizes[n] for n in members
+        )  # the graph's smallest gradient pale, its largest blue
+        place = (math.log10(size) - low) / (high - low) if size > 0 and high > low else 1.0
+        fills[box] = _mix("#ffffff", "#4a90c9", 0.1 + 0.9 * place)
     return fills, flags
 
 
@@ -242,32 +251,42 @@ def _names(order: list[Value]) -> dict[Value, str]:
     names: dict[Value, str] = {}
     counts: dict[str, int] = {}
     for node in order:
-        if node.label:
-            names[node] = node.label
-            continue
-        kind = "c" if node.op is None else node.op.name
+        kind = node.label or ("c" if node.op is None else node.op.name)
         counts[kind] = counts.get(kind, 0) + 1
-        names[node] = f"{kind}{counts[kind]}"
+        if node.label:  # a label used twice gets #2, #3, ... so that captions stay clear
+            names[node] = kind if counts[kind] == 1 else f"{kind}#{counts[kind]}"
+        else:
+            names[node] = f"{kind}{counts[kind]}"
     return names
 
 
 def _groups(order: list[Value], collapse: str) -> dict[Value, str]:
     """Which neuron (or layer) each node belongs to, from the names nn.MLP gives its nodes:
-    walking back from a neuron's output, its group takes the unnamed nodes and the neuron's
-    own parameters, and stops at anything else (inputs, other neurons' outputs)."""
+    walking back from a neuron's output, its group takes the neuron's own parameters and the
+    unnamed nodes used only inside it; it stops at anything shared or named (the inputs of
+    the model, other neurons' outputs)."""
+    consumers: dict[Value, set[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            consumers.setdefault(parent, set()).add(node)
     group: dict[Value, str] = {}
     for output in reversed([n for n in order if n.label and NEURON.search(n.label)]):
         name = output.label if collapse == "neuron" else NEURON.sub("", output.label) or "layer"
-        stack = [output]
+        members, stack = {output}, [output]
         while stack:
-            node = stack.pop()
-            if node in group:
-                continue
-            group[node] = name
-            for p in node.parents:
-                own_parameter = p.op is None and p.label.startswith(output.label + ".")
-                if p.label in ("", output.label) or own_parameter:
+            for p in stack.pop().parents:
+                own = p.label == output.label or (
+                    p.op is None and p.label.startswith(output.label + ".")
+                )
+                if p not in members and p not in group and (own or not p.label):
+                    members.add(p)
                     stack.append(p)
+        shrinking = True
+        while shrinking:  # drop unnamed nodes that something outside the group also uses
+            outside = {n for n in members if not n.label and not consumers.get(n, set()) <= members}
+            members -= outside
+            shrinking = bool(outside)
+        group.update(dict.fromkeys(members, name))
     return group
 
 
@@ -284,13 +303,20 @@ def _describe_group(members: list[Value]) -> str:
 
 def _record(text: str) -> str:
     """Escape text for one field of a DOT record label."""
-    text = " ".join(str(text).split())
-    return re.sub(r'([\\{}|<>"])', r"\\\1", text) or " "
+    return re.sub(r'([\\{}|<>"])', r"\\\1", _printable(text)).replace("&", "&amp;") or " "
 
 
 def _quoted(text: str) -> str:
     """Escape text for a quoted DOT string."""
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"')
+    text = _printable(text).replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("&", "&amp;")  # Graphviz reads &lt; and the like as entities
+
+
+def _printable(text: str) -> str:
+    """One line of text that DOT can carry: no control characters, no lone surrogates."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    shown = "".join(c if c.isprintable() or c.isspace() else "\ufffd" for c in text)
+    return " ".join(shown.split())
 
 
 def _mix(a: str, b: str, t: float) -> str:

@@ -51,6 +51,7 @@ def backprop_steps(root: Value, include_forward: bool = False) -> list[Step]:
 
 
 def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
+    """The steps for a scene (its names and nodes), from one walk of the engine."""
     names, root = scene.names, scene.root
     steps = [forward_step(node, names) for node in scene.order] if include_forward else []
     steps.append(
@@ -71,7 +72,7 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
             walked.append((node, upstream, []))
         walked[-1][2].append(Contribution(parent, local, delta, after, after is not delta))
 
-    backpropagate(root, on_edge=on_edge)
+    checks.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
     for node, upstream, contributions in walked:
         lines = [_caption(node, upstream, c, names) for c in contributions]
         steps.append(Step("backward", node, upstream, tuple(contributions), "\n".join(lines)))
@@ -92,17 +93,24 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
 def _formula(node: Value, operands: list[str]) -> str:
     op = node.op
     assert op is not None
+    wrapped = [f"({x})" if x.startswith("-") else x for x in operands]  # -3.000**2 reads as -9
     if op.name in INFIX:
-        return f" {op} ".join(operands)
+        return f" {op} ".join(wrapped)
     if op.name == "power":
-        return f"{operands[0]}{op}"
+        return f"{wrapped[0]}{op}"
     if op.name == "neg":
-        return f"-{operands[0]}"
-    return f"{op}({', '.join(operands)})"
+        return f"-{wrapped[0]}"
+    if op.name == "leaky_relu":
+        return f"leaky_relu({operands[0]}, slope {op.params[0]:g})"
+    return f"{op.name if op.name == op else op}({', '.join(operands)})"
 
 
 def _caption(node: Value, upstream: Any, c: Contribution, names: dict[Value, str]) -> str:
     n, p = names[node], names[c.parent]
     arithmetic = f"{number(c.local_grad)} × {number(upstream)} = {number(c.delta)}"
     text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad = {arithmetic}"
+    if np.ndim(c.delta) == 0 and np.ndim(np.asarray(c.local_grad) * np.asarray(upstream)) > 0:
+        # a single number met a batch: it gets the sum over the examples
+        summed = f"{number(c.local_grad)} × {number(upstream)}, summed = {number(c.delta)}"
+        text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad = {summed}"
     return text + (f", so {p}.grad = {number(c.grad_after)}" if c.accumulated else "")
