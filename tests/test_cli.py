@@ -235,3 +235,40 @@ def test_graph_names_a_domain_error_and_an_unknown_format(
     with pytest.raises(SystemExit):
         main(["graph", "x", "--at", "x=1", "--out", str(tmp_path / "g.txt")])
     assert ".dot .svg .png .pdf .html .gif" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, complaint",
+    [
+        (["sqrt(x)", "--at", "x=0"], "backward through sqrt"),
+        (["+".join(["x"] * 300), "--at", "x=1"], "max_nodes=500"),
+        (["+".join(["x"] * 3000), "--at", "x=1"], "nested too deeply"),
+        (["x*10**400", "--at", "x=1"], "not a finite number"),
+        (["x*1e400", "--at", "x=1"], "too large for a float"),
+    ],
+)
+def test_graph_explains_every_failure_without_a_traceback(
+    arguments: list[str], complaint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["graph", *arguments, "--out", str(tmp_path / "g.dot")]) == 2
+    error = capsys.readouterr().err
+    assert complaint in error and "Traceback" not in error
+    assert not (tmp_path / "g.dot").exists()
+
+
+def test_graph_out_in_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["graph", "x", "--at", "x=1", "--out", str(tmp_path / "nowhere" / "g.dot")])
+    assert exit_.value.code == 2 and "folder does not exist" in capsys.readouterr().err
+
+
+def test_graph_points_at_characters_and_reads_names_as_python_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["graph", "é*x + y", "--at", "x=1", "--at", "é=2", "--out", str(tmp_path / "g.dot")])
+        == 2
+    )
+    _, shown, carets = capsys.readouterr().err.rstrip("\n").split("\n")
+    assert shown[carets.index("^")] == "y"
+    assert main(["graph", "ｘ*2", "--at", "ｘ=2", "--out", str(tmp_path / "g.dot")]) == 0

@@ -102,3 +102,12 @@ def test_batches_cover_every_example_once(n: int, size: int, shuffle: bool) -> N
 def test_bad_arguments_are_named(call: Callable[[], Any], complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         call()
+
+
+def test_numpy_counts_and_eager_checks() -> None:
+    X, y = data.make_moons(np.int64(10), seed=0)
+    assert len(X) == 10
+    with pytest.raises(ValueError, match="batch_size"):
+        data.batches(X, y, 0)  # checked at once, not when the first batch is asked for
+    with pytest.raises(ValueError, match="test_size"):
+        data.train_test_split(X, y, test_size=0.95)

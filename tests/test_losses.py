@@ -129,3 +129,25 @@ def test_labels_outside_a_loss_convention_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=complaint):
         call()
+
+
+def test_cross_entropy_per_example_lists_and_2d_arrays() -> None:
+    z = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])  # rows are examples
+    t = np.array([0, 2])
+    expected = -np.mean((z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(2), t])
+    assert losses.cross_entropy(z, t).item() == pytest.approx(expected)
+    per_example = [[Value(v) for v in row] for row in z]
+    assert losses.cross_entropy(per_example, t).item() == pytest.approx(expected)
+
+
+def test_binary_cross_entropy_is_never_negative_and_refuses_nan() -> None:
+    assert losses.binary_cross_entropy(Value(np.array([1.0, 0.0])), [1, 0]).item() >= 0.0
+    with pytest.raises(ValueError, match="probabilities in"):
+        losses.binary_cross_entropy(Value(np.array([np.nan])), [1])
+
+
+def test_mixed_hinge_labels_and_lists_of_batches_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both 0 and -1"):
+        losses.hinge(Value(np.ones(3)), [0, -1, 1])
+    with pytest.raises(ValueError, match="one single-number Value per example"):
+        losses.mse([Value(np.ones(3)), Value(np.ones(3))], [1.0, 2.0])

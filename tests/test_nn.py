@@ -209,3 +209,20 @@ def test_a_file_whose_parameters_do_not_match_is_refused(tmp_path: Path) -> None
         nn.load(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         nn.load(tmp_path / "missing.json")
+
+
+def test_more_wrong_inputs_say_what_to_do(tmp_path: Path) -> None:
+    model = nn.MLP(2, [2, 1])
+    with pytest.raises(TypeError, match=r"for several examples pass a 2-D array"):
+        model([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match="dropout"):
+        nn.MLP(2, [1], dropout=5)
+    with pytest.raises(FileNotFoundError, match=r"folder .* does not exist"):
+        nn.save(model, tmp_path / "missing" / "model.json")
+    assert repr(nn.MLP(2, np.array([3, 1]))) == "MLP(2 → [3] → 1, 13 parameters)"
+    path = tmp_path / "huge.json"
+    nn.save(model, path)
+    huge = '"layers.0.neurons.0.b": 1' + "0" * 400
+    path.write_text(path.read_text().replace('"layers.0.neurons.0.b": 0.0', huge, 1))
+    with pytest.raises(ValueError, match=r"huge\.json"):
+        nn.load(path)

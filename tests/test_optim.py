@@ -141,3 +141,18 @@ def test_a_non_finite_gradient_stops_the_step_and_names_the_parameter() -> None:
     ):
         optim.SGD(model, lr=0.1).step()
     assert model.state_dict() == before
+
+
+def test_nesterov_needs_momentum_and_adam_needs_two_betas() -> None:
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum"):
+        optim.SGD([Value(1.0)], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="betas must be a pair"):
+        optim.Adam([Value(1.0)], betas=(0.9,))  # type: ignore[arg-type]
+
+
+def test_a_step_to_an_infinite_value_changes_nothing() -> None:
+    p = Value(1.0, label="p")
+    p.grad = 1e300
+    with pytest.raises(FloatingPointError, match="new value of p"):
+        optim.SGD([p], lr=1e300).step()
+    assert p.data == 1.0

@@ -86,3 +86,12 @@ def test_without_matplotlib_the_error_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'microgradx\[plot\]'"):
         plot.activations()
+
+
+def test_a_sigmoid_neuron_has_its_boundary_where_the_output_is_one_half() -> None:
+    X, y = data.make_circles(60, noise=0.05, factor=0.5, seed=0)
+    neuron = nn.Neuron(2, activation="sigmoid")
+    neuron.load_state_dict({"w1": 3.0, "w2": -2.0, "b": 1.0})
+    ax = plot.decision_boundary(neuron, X, y)
+    boundary = [c for c in ax.collections if hasattr(c, "levels")][-1]  # the black line
+    assert list(boundary.levels) == [0.5]

@@ -140,3 +140,14 @@ def test_numerical_grad_and_the_profiles() -> None:
     )
     assert settings.get_profile("ci").derandomize and settings.get_profile("ci").max_examples == 200
     assert settings.get_profile("dev").max_examples == 60
+
+
+def test_gradgradcheck_with_several_inputs_using_value_methods() -> None:
+    assert gradgradcheck(lambda a, b: a.tanh() * b.exp(), 0.3, 1.7)
+
+
+def test_floats_in_any_domain() -> None:
+    far = custom_op("far_log", lambda a: np.log(a), lambda a, out: 1 / a, domain=((10.0, 20.0),))
+    narrow = custom_op("narrow", lambda a: a * a, lambda a, out: 2 * a, domain=((0.0, 0.05),))
+    check_op(far, max_examples=10)
+    check_op(narrow, max_examples=10)

@@ -245,3 +245,90 @@ def test_bad_arguments_are_named(arguments: dict[str, Any], complaint: str) -> N
     }
     with pytest.raises(ValueError, match=complaint):
         train.fit(**call)
+
+
+def test_early_stopping_on_the_training_loss_keeps_the_weights_it_measured() -> None:
+    X, y = data.make_moons(60, noise=0.3, seed=0)
+    model = nn.MLP(2, [8, 1], seed=0)
+    history = train.fit(
+        model,
+        X,
+        y,
+        losses.binary_cross_entropy_with_logits,
+        optim.SGD(model, lr=8.0),
+        epochs=60,
+        early_stopping=5,
+        progress=False,
+    )
+    kept = train.evaluate(model, X, y, losses.binary_cross_entropy_with_logits)[0]
+    assert history.best_epoch is not None and history.best_epoch < history.epochs
+    assert kept == pytest.approx(history.loss[history.best_epoch])  # loss measured after that epoch
+    assert kept <= min(history.loss[1:]) + 1e-12
+
+
+def test_divergence_with_cross_entropy_losses_is_reported_as_such() -> None:
+    X, y = data.make_circles(100, noise=0.05, factor=0.5, seed=0)
+    model = nn.MLP(2, [8, 8, 1], output_activation="sigmoid", seed=0)
+    with pytest.raises(train.Diverged, match="smaller learning rate"):
+        train.fit(
+            model,
+            X * 1e3,
+            y,
+            losses.binary_cross_entropy,
+            optim.SGD(model, lr=1e300),
+            epochs=20,
+            progress=False,
+        )
+    assert not model.training  # left in eval mode, even after an error
+
+
+def test_data_that_is_not_finite_is_named() -> None:
+    X, y = data.make_moons(10, seed=0)
+    X[3, 1] = np.nan
+    model = nn.MLP(2, [2, 1])
+    with pytest.raises(ValueError, match="not finite at example 3"):
+        train.fit(model, X, y, losses.mse, optim.SGD(model, lr=0.1), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="pair"):
+        train.fit(
+            model,
+            X[:3] * 0,
+            y[:3],
+            losses.mse,
+            optim.SGD(model, lr=0.1),
+            epochs=1,
+            progress=False,
+            validation=(X,),
+        )  # type: ignore[arg-type]
+
+
+def test_integer_targets_with_mse_are_regression_and_numpy_counts_work(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    y = np.round(3 * X[:, 0])
+    model = nn.MLP(1, [1])
+    history = train.fit(
+        model, X, y, losses.mse, optim.SGD(model, lr=0.1), epochs=np.int64(3), progress=True
+    )
+    assert history.accuracy == [None, None, None]
+    assert "epoch 3/3" in capsys.readouterr().out
+
+
+def test_plain_progress_shows_an_early_stop(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = data.make_moons(60, noise=0.3, seed=0)
+    X_val, y_val = data.make_moons(100, noise=0.3, seed=1)
+    model = nn.MLP(2, [32, 32, 1], seed=0)
+    history = train.fit(
+        model,
+        X,
+        y,
+        losses.binary_cross_entropy_with_logits,
+        optim.Adam(model, lr=0.05),
+        epochs=500,
+        validation=(X_val, y_val),
+        early_stopping=5,
+        progress=True,
+    )
+    out = capsys.readouterr().out
+    assert history.stopped_early and f"epoch {history.epochs:>3}/500" in out
+    assert f"stopped early after epoch {history.epochs}; kept epoch {history.best_epoch}" in out

@@ -244,14 +244,12 @@ def test_frames_keep_every_box_in_place(tmp_path: Path) -> None:
     y = (x * x + x).tanh()
     paths = viz.save_frames(y, tmp_path / "frames")
     assert len(paths) == len(viz.backprop_steps(y))
-    boxes = [
-        dict(
-            re.findall(
-                r'<g id="(v\d+)" class="node">.*?<path[^>]* d="M([\d.,-]+)', p.read_text(), re.S
-            )
-        )
-        for p in paths
-    ]
+
+    def shapes(svg: str) -> dict[str, list[str]]:  # every outline and field separator of every box
+        nodes = re.findall(r'<g id="([vo]\d+)" class="node">(.*?)</g>', svg, re.S)
+        return {box: re.findall(r'(?:\bd|points)="([^"]+)"', body) for box, body in nodes}
+
+    boxes = [shapes(p.read_text()) for p in paths]
     assert boxes[0] and all(b == boxes[0] for b in boxes)
     pngs = viz.save_frames(y, tmp_path / "png", format="png")
     assert pngs[0].read_bytes().startswith(b"\x89PNG")
@@ -277,3 +275,101 @@ def test_the_player_file_is_small_self_contained_and_escaped(tmp_path: Path) -> 
     assert not re.search(r'(src|href)="https?:', page)
     shown = viz.player(y)._repr_html_()
     assert shown.startswith("<iframe srcdoc=") and "<script>" not in shown
+
+
+def test_collapse_keeps_shared_inputs_outside_the_neurons() -> None:
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    out = model(np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.1]])).mean()
+    out.backward()
+    dot = viz.to_dot(out, collapse="neuron")
+    boxes = dict(re.findall(r'(g\d+) \[.*?label="\{(layers[^|]*)\|', dot))
+    edges = re.findall(r"(\w+) -> (\w+)", dot)
+    hidden = [box for box, name in boxes.items() if name.startswith("layers.0")]
+    assert not [(a, b) for a, b in edges if a in hidden and b in hidden]  # no edge within a layer
+    inputs = dict(re.findall(r'(v\d+) \[.*?label="\{(x\d)\|', dot))
+    assert sorted(inputs.values()) == ["x1", "x2"]
+    assert all((v, g) in edges for v in inputs for g in hidden)
+
+
+def test_names_stay_clear_when_labels_repeat() -> None:
+    a = Value(2.0, label="a")
+    b = a * 3
+    b.label = "a"
+    steps = viz.backprop_steps(b)
+    assert steps[1].caption.startswith("a.grad += ∂a#2/∂a × a#2.grad")
+
+
+def test_labels_with_ampersands_and_control_characters(tmp_path: Path) -> None:
+    need("dot")
+    for label, shown in [
+        ("R&amp;D", "R&amp;D"),
+        ("&lt;b&gt;", "&lt;b&gt;"),
+        ("nul\x00here", "nul\ufffdhere"),
+        ("tab\tbed", "tab bed"),
+    ]:
+        svg = subprocess.run(
+            ["dot", "-Tsvg"],
+            input=viz.to_dot(Value(1.0, label=label) * 2),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert shown in svg_texts(svg)
+
+
+def test_the_player_substitutes_its_template_once(tmp_path: Path) -> None:
+    need("dot")
+    x = Value(1.0, label="{steps}")
+    viz.save_html(x * 2, tmp_path / "p.html", title="{svg} and {steps}")
+    page = (tmp_path / "p.html").read_text()
+    assert page.count('"steps":') == 1 and page.count("<svg") == 1
+    assert "<title>{svg} and {steps}</title>" in page
+
+
+def test_large_graphs_can_raise_max_nodes_everywhere(tmp_path: Path) -> None:
+    need("dot")
+    y = Value(1.0, label="x")
+    for i in range(260):
+        y = y + float(i)
+    with pytest.raises(ValueError, match="max_nodes=500"):
+        viz.save_html(y, tmp_path / "p.html")
+    viz.save_html(y, tmp_path / "p.html", max_nodes=1000)
+    assert (tmp_path / "p.html").exists()
+
+
+def test_local_derivatives_that_are_infinite_are_drawn_not_raised() -> None:
+    x = Value(0.0, label="x")
+    assert "∂sqrt1/∂x = inf" in viz.to_dot(x.sqrt(), show_local_grads=True)
+
+
+def test_captions_for_batches_and_negative_numbers() -> None:
+    w = Value(2.0, label="w")
+    out = (w * Value(np.array([1.0, 2.0, 3.0]), label="xs")).sum()
+    captions = "\n".join(s.caption for s in viz.backprop_steps(out))
+    assert (
+        "w.grad += Σ over the batch of ∂mul1/∂w × mul1.grad" in captions
+        and "summed = 6.000" in captions
+    )
+    a = Value(-3.0, label="a")
+    forward = [
+        s.caption for s in viz.backprop_steps(a**2 + a.leaky_relu(0.1), include_forward=True)
+    ]
+    assert "power1 = a**2 = (-3.000)**2 = 9.000" in forward
+    assert (
+        "leaky_relu1 = leaky_relu(a, slope 0.1) = leaky_relu(-3.000, slope 0.1) = -0.3000"
+        in forward
+    )
+
+
+def test_steps_refuse_a_gradient_that_backward_refuses() -> None:
+    a, b, c = Value(1e200, label="a"), Value(1e-200, label="b"), Value(1e200, label="c")
+    with pytest.raises(FloatingPointError, match="gradient of 'b' is inf"):
+        viz.backprop_steps((a * b) * c)
+
+
+def test_save_frames_removes_frames_of_an_earlier_longer_run(tmp_path: Path) -> None:
+    need("dot")
+    x = Value(2.0, label="x")
+    long = viz.save_frames((x * x + x).tanh(), tmp_path)
+    short = viz.save_frames(x * 2, tmp_path)
+    assert len(short) < len(long) and sorted(tmp_path.iterdir()) == sorted(short)

@@ -21,10 +21,11 @@ from typing import Any
 
 from microgradx.engine import Value
 from microgradx.files import write_atomically
-from microgradx.viz.scene import CURRENT, RECEIVING, Scene, number, run_dot
+from microgradx.viz.scene import CURRENT, FIGURE_SPACE, RECEIVING, Scene, number, run_dot
 from microgradx.viz.steps import Step, steps_of
 
 DONE = "#e3f1e3"  # a box whose gradient is known
+MONOSPACE = "DejaVu Sans Mono"
 WAITING = "grad ?"
 
 
@@ -246,10 +247,25 @@ def _pictures(film: Frames, format: str) -> list[bytes]:
     """Every step rendered by `dot` with the box sizes of the widest texts: a fixed layout."""
     scene = film.scene
     data, grads = film.widest()
-    layout = json.loads(run_dot(scene.dot(data=data, grads=grads), "json"))
+    # A monospaced font: a text padded to the widest one's length is exactly as wide, so the
+    # fields inside each box stay put from frame to frame.
+    layout = json.loads(run_dot(scene.dot(data=data, grads=grads, font=MONOSPACE), "json"))
     sizes = {o["name"]: (float(o["width"]), float(o["height"])) for o in layout.get("objects", [])}
     pictures = []
     for i in range(len(film.steps)):
-        source = scene.dot(data=film.data[i], grads=film.grads[i], fills=film.fills[i], sizes=sizes)
+        texts = (
+            {n: _pad(film.data[i][n], data[n]) for n in scene.order},
+            {n: _pad(film.grads[i][n], grads[n]) for n in scene.order},
+        )
+        source = scene.dot(
+            data=texts[0], grads=texts[1], fills=film.fills[i], sizes=sizes, font=MONOSPACE
+        )
         pictures.append(run_dot(source, format))
     return pictures
+
+
+def _pad(text: str, widest: str) -> str:
+    """text centred in as many characters as widest, with figure spaces (as wide as a digit),
+    so that the fields of a box keep their widths from frame to frame."""
+    missing = max(len(widest) - len(text), 0)
+    return FIGURE_SPACE * (missing // 2) + text + FIGURE_SPACE * (missing - missing // 2)

@@ -19,6 +19,7 @@ from microgradx.engine import Value, topological_order
 NEURON = re.compile(r"(?:^|\.)neurons\.\d+$")  # how nn.MLP names a neuron's output node
 COLLAPSE = (None, "neuron", "layer")
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
+FIGURE_SPACE = "\u2007"  # as wide as a digit
 FLAG_COLOURS = {
     "not finite": "#ff9896",
     "exploding": "#ffbb78",
@@ -103,6 +104,7 @@ class Scene:
         rankdir: str = "LR",
         local_grads: bool = False,
         sizes: Mapping[str, tuple[float, float]] | None = None,
+        font: str = "Helvetica",
     ) -> str:
         """DOT text for the scene. data/grads give each node's text (None: no grad field);
         fills maps box ids to colours; sizes fixes box sizes, so that every frame of an
@@ -114,7 +116,7 @@ class Scene:
         lines = [
             "digraph backprop {",
             f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.25, ranksep=0.35];',
-            '  node [fontname="Helvetica", fontsize=11, penwidth=1.2];',
+            f'  node [fontname="{font}", fontsize=11, penwidth=1.2];',
             '  edge [fontname="Helvetica", fontsize=9, color="#666666", arrowsize=0.6];',
         ]
 
@@ -315,8 +317,13 @@ def _quoted(text: str) -> str:
 def _printable(text: str) -> str:
     """One line of text that DOT can carry: no control characters, no lone surrogates."""
     text = str(text).encode("utf-8", "replace").decode("utf-8")
-    shown = "".join(c if c.isprintable() or c.isspace() else "\ufffd" for c in text)
-    return " ".join(shown.split())
+
+    def visible(c: str) -> str:
+        if c.isprintable() or c == FIGURE_SPACE:  # frames pad their texts with figure spaces
+            return c
+        return " " if c.isspace() else "\ufffd"
+
+    return re.sub(" +", " ", "".join(visible(c) for c in text)).strip(" ")
 
 
 def _mix(a: str, b: str, t: float) -> str:
