@@ -63,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     graph_parser = commands.add_parser(
         "graph", help="draw the graph of a formula, or its backprop player"
     )
-    graph_parser.add_argument("expression", help='a formula such as "tanh(x*w + b)"')
+    graph_parser.add_argument(
+        "expression",
+        help='a formula such as "tanh(x*w + b)" (one that starts with - goes after --)',
+    )
     graph_parser.add_argument(
         "--at",
         action="append",
