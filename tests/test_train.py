@@ -106,21 +106,28 @@ def test_history_and_validation() -> None:
     assert "30 epochs" in repr(history)
 
 
-def test_early_stopping_restores_the_best_weights() -> None:
+def over_fit(patience: int, progress: bool) -> tuple[nn.MLP, train.History, Any]:
+    """A network big enough to over-fit 60 noisy points, stopped early on validation data."""
     X, y = data.make_moons(60, noise=0.3, seed=0)
-    X_val, y_val = data.make_moons(200, noise=0.3, seed=1)
-    model = nn.MLP(2, [32, 32, 1], seed=0)  # big enough to over-fit 60 noisy points
+    validation = data.make_moons(200, noise=0.3, seed=1)
+    model = nn.MLP(2, [32, 32, 1], seed=0)
+    loss = losses.binary_cross_entropy_with_logits
     history = train.fit(
         model,
         X,
         y,
-        losses.binary_cross_entropy_with_logits,
+        loss,
         optim.Adam(model, lr=0.05),
         epochs=500,
-        validation=(X_val, y_val),
-        early_stopping=10,
-        progress=False,
+        validation=validation,
+        early_stopping=patience,
+        progress=progress,
     )
+    return model, history, validation
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    model, history, (X_val, y_val) = over_fit(patience=10, progress=False)
     assert history.stopped_early and history.epochs == history.best_epoch + 10
     best = history.val_loss[history.best_epoch - 1]
     assert train.evaluate(model, X_val, y_val, losses.binary_cross_entropy_with_logits)[
@@ -315,20 +322,7 @@ def test_integer_targets_with_mse_are_regression_and_numpy_counts_work(
 
 
 def test_plain_progress_shows_an_early_stop(capsys: pytest.CaptureFixture[str]) -> None:
-    X, y = data.make_moons(60, noise=0.3, seed=0)
-    X_val, y_val = data.make_moons(100, noise=0.3, seed=1)
-    model = nn.MLP(2, [32, 32, 1], seed=0)
-    history = train.fit(
-        model,
-        X,
-        y,
-        losses.binary_cross_entropy_with_logits,
-        optim.Adam(model, lr=0.05),
-        epochs=500,
-        validation=(X_val, y_val),
-        early_stopping=5,
-        progress=True,
-    )
+    _, history, _ = over_fit(patience=5, progress=True)
     out = capsys.readouterr().out
     assert history.stopped_early and f"epoch {history.epochs:>3}/500" in out
     assert f"stopped early after epoch {history.epochs}; kept epoch {history.best_epoch}" in out
