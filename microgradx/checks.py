@@ -29,10 +29,14 @@ class OutsideDomain(Exception):
 
 def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
     """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
-    if np.all(ok):
+    if not isinstance(ok, np.ndarray):  # a single number: plain Python, no NumPy call
+        if ok:
+            return
+        raise OutsideDomain(error, operand, value, None, requirement)
+    if ok.all():
         return
-    index = int(np.argmin(ok)) if isinstance(ok, np.ndarray) else None
-    value = float(value[index]) if index is not None and isinstance(value, np.ndarray) else value
+    index = int(np.argmin(ok))
+    value = float(value[index]) if isinstance(value, np.ndarray) else value
     raise OutsideDomain(error, operand, value, index, requirement)
 
 

@@ -42,7 +42,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
     single = isinstance(argnums, (int, np.integer))
     given: tuple[Any, ...] = (argnums,) if single else tuple(argnums)  # type: ignore[arg-type]
     if not given or not all(
-        isinstance(i, (int, np.integer)) and i is not True and i is not False for i in given
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in given
     ):
         raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
     positions = tuple(int(i) for i in given)
@@ -75,7 +75,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 def _fresh(x: Any, label: str) -> Value:
     """A new node holding x: a leaf for a number, `x + 0` for a Value (so it stays connected)."""
     if isinstance(x, Value):
-        node = apply(ops.ADD, x, 0.0)
+        node = x + 0.0
         node.label = x.label or label
         return node
     return Value(x, label=label)
@@ -111,7 +111,7 @@ def custom_op(
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"custom_op: the name must be a word such as 'cube', got {name!r}")
-    if name in ops.OPS or name in ("power", "leaky_relu"):
+    if name in ops.OPS or name in ops.FAMILIES:
         raise ValueError(f"custom_op: {name!r} is a built-in op; choose another name")
     arity = len(local_grads)
     if arity == 0:

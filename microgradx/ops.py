@@ -77,13 +77,8 @@ def _pow(a: Any, b: Any) -> Any:
 
 def _exp(a: Any) -> Any:
     """e ** a"""
-    require(
-        np.logical_not(a > EXP_MAX),
-        a,
-        0,
-        f"exp overflows a float above {EXP_MAX:.2f}",
-        OverflowError,
-    )
+    small_enough = ~(a > EXP_MAX) if isinstance(a, np.ndarray) else not a > EXP_MAX  # nan passes
+    require(small_enough, a, 0, f"exp overflows a float above {EXP_MAX:.2f}", OverflowError)
     return _exp_each(a)
 
 
@@ -155,6 +150,7 @@ MEAN = Op("mean", "mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_
 ROWS = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, ABS, SIN, COS)
 OPS: dict[str, Op] = {row.name: row for row in (*ROWS, SUM, MEAN)}
 """Every fixed row by name. `power(n)` and `leaky_relu(slope)` make their rows on demand."""
+FAMILIES = ("power", "leaky_relu")  # names of the rows made on demand, by parameter
 CUSTOM: dict[str, Op] = {}
 """The rows made by `custom_op`, by name (a new definition replaces an old one)."""
 

@@ -55,7 +55,7 @@ def numerical_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6) -> tu
     f takes numbers (or 1-D arrays, for batched inputs) and returns a single number or a
     scalar Value. For an array input the result is an array: one difference per element.
     """
-    points = [as_data(x.data if isinstance(x, Value) else x) for x in inputs]
+    points = _points(inputs)
     return tuple(_partial(f, points, i, eps) for i in range(len(points)))
 
 
@@ -70,12 +70,13 @@ def gradcheck(
     """True when backward()'s gradient of f agrees with central differences at the inputs
     (numbers, or 1-D arrays for batches): |analytic - numeric| <= atol + rtol·|numeric|.
     Otherwise raise GradcheckError (or return False with raise_exception=False)."""
-    points = [as_data(x.data if isinstance(x, Value) else x) for x in inputs]
+    points = _points(inputs)
     values = [Value(x, label=f"x{i}") for i, x in enumerate(points)]
     out = _scalar(f(*values), "gradcheck")
     out.backward()
     analytic = [v.grad + 0.0 * v.data for v in values]  # an untouched batch: zeros, not 0.0
-    numeric = numerical_grad(_on_values(f), *points, eps=eps)
+    with no_grad():  # the numeric side builds no graph
+        numeric = numerical_grad(_as_values(f), *points, eps=eps)
     rows = [(f"x{i}", a, n) for i, (a, n) in enumerate(zip(analytic, numeric))]
     return _verdict("gradcheck", "backward()", rows, atol, rtol, raise_exception, f, points)
 
@@ -90,7 +91,7 @@ def gradgradcheck(
 ) -> bool:
     """True when every second derivative ∂²f/∂xi∂xj from grad(grad(f)) agrees with central
     differences of the first derivatives. Inputs are single numbers."""
-    points = [as_data(x.data if isinstance(x, Value) else x) for x in inputs]
+    points = _points(inputs)
     if any(isinstance(x, np.ndarray) for x in points):
         raise TypeError("gradgradcheck takes single numbers; check a batch one example at a time")
     rows = []
@@ -168,14 +169,9 @@ def _as_values(f: Callable[..., Any]) -> Callable[..., Any]:
     return lambda *args: f(*[x if isinstance(x, Value) else Value(x) for x in args])
 
 
-def _on_values(f: Callable[..., Any]) -> Callable[..., Any]:
-    """f called with Values (so it may use Value methods), building no graph."""
-
-    def evaluate(*numbers: Any) -> Any:
-        with no_grad():
-            return f(*[Value(x) for x in numbers])
-
-    return evaluate
+def _points(inputs: Sequence[Any]) -> list[Any]:
+    """The numbers (or arrays) to check at, from numbers, arrays or Values."""
+    return [as_data(x.data if isinstance(x, Value) else x) for x in inputs]
 
 
 def _scalar(out: Any, who: str) -> Value:

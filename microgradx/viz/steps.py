@@ -109,7 +109,7 @@ def _caption(node: Value, upstream: Any, c: Contribution, names: dict[Value, str
     n, p = names[node], names[c.parent]
     arithmetic = f"{number(c.local_grad)} × {number(upstream)} = {number(c.delta)}"
     text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad = {arithmetic}"
-    if np.ndim(c.delta) == 0 and np.ndim(np.asarray(c.local_grad) * np.asarray(upstream)) > 0:
+    if np.ndim(c.delta) == 0 and (np.ndim(c.local_grad) > 0 or np.ndim(upstream) > 0):
         # a single number met a batch: it gets the sum over the examples
         summed = f"{number(c.local_grad)} × {number(upstream)}, summed = {number(c.delta)}"
         text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad = {summed}"
