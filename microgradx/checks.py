@@ -7,6 +7,7 @@ how to fix it, so that a learner never meets a bare "math domain error".
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,13 +73,43 @@ def as_label(label: Any) -> str:
     return label
 
 
-def as_number(x: Any, what: str) -> float:
-    """A plain finite number (for exponents and slopes), or an error saying what was wrong."""
+def finite_number(what: str, x: Any) -> float:
+    """A plain finite number (exponents, slopes, rates), or an error naming `what`."""
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
         if abs(x) <= sys.float_info.max:
             return float(x)
         raise ValueError(f"{what} must be a finite number, got {_clip(repr(x))}")
     raise TypeError(f"{what} must be a plain number, got {type(x).__name__} {_clip(repr(x))}")
+
+
+def whole_number(what: str, x: Any, least: int = 1) -> int:
+    """A whole number >= least (a bool is not one), or a ValueError naming `what`."""
+    if not isinstance(x, (int, np.integer)) or isinstance(x, bool) or x < least:
+        raise ValueError(f"{what} must be a whole number >= {least}, got {_clip(repr(x))}")
+    return int(x)
+
+
+def non_negative(what: str, x: Any) -> float:
+    """A finite number >= 0 (noise, eps, weight decay), or a ValueError naming `what`."""
+    number = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+    if not number or not 0 <= x <= sys.float_info.max:
+        raise ValueError(f"{what} must be a finite number >= 0, got {_clip(repr(x))}")
+    return float(x)
+
+
+def fraction(what: str, x: Any, meaning: str = "must be") -> float:
+    """A number in [0, 1) (dropout, momentum, betas), or a ValueError naming `what`."""
+    number = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+    if not number or not 0 <= x < 1:
+        raise ValueError(f"{what} {meaning} in [0, 1), got {_clip(repr(x))}")
+    return float(x)
+
+
+def choice(what: str, x: Any, choices: Collection[str]) -> str:
+    """One of the names in `choices`, or a ValueError listing them."""
+    if not isinstance(x, str) or x not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {_clip(repr(x))}")
+    return x
 
 
 def describe(node: Any) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from microgradx import checks
+
 Seed = int | np.random.Generator | None
 Arrays = tuple[NDArray[np.float64], NDArray[np.int64]]
 
@@ -65,8 +67,7 @@ def make_spiral(
     n_samples: int = 100, n_classes: int = 3, noise: float = 0.0, seed: Seed = None
 ) -> Arrays:
     """`n_classes` arms of a spiral winding out from the centre, one class per arm."""
-    if not _whole(n_classes) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    checks.whole_number("n_classes", n_classes, least=2)
     sizes = _split(n_samples, n_classes)
     rng = _rng(seed, noise)
     arms = []
@@ -85,8 +86,7 @@ def make_blobs(
     seed: Seed = None,
 ) -> Arrays:
     """Gaussian blobs around `centers` random centres in the box [-10, 10]^n_features."""
-    if not _whole(n_features) or n_features < 1:
-        raise ValueError(f"n_features must be an int >= 1, got {n_features!r}")
+    checks.whole_number("n_features", n_features)
     sizes = _split(n_samples, centers)
     rng = _rng(seed, cluster_std)
     middles = rng.uniform(-10, 10, size=(centers, n_features))
@@ -134,8 +134,7 @@ def batches(
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} examples but y has {len(y)}; they must match")
-    if not _whole(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    checks.whole_number("batch_size", batch_size)
     order = np.random.default_rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     return (
         (X[order[i : i + batch_size]], y[order[i : i + batch_size]])
@@ -148,13 +147,8 @@ def batches(
 
 def _split(n_samples: int, parts: int) -> list[int]:
     """n_samples shared out as evenly as possible among `parts` groups."""
-    if not _whole(parts) or parts < 1:
-        raise ValueError(
-            f"the number of classes or centres must be a whole number >= 1, got {parts!r}"
-        )
-    if not _whole(n_samples) or n_samples < parts:
-        raise ValueError(f"n_samples must be a whole number >= {parts}, got {n_samples!r}")
-    n, k = int(n_samples), int(parts)
+    k = checks.whole_number("the number of classes or centres", parts)
+    n = checks.whole_number("n_samples", n_samples, least=k)
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
@@ -163,8 +157,7 @@ def _whole(x: Any) -> bool:
 
 
 def _rng(seed: Seed, spread: float) -> np.random.Generator:
-    if not isinstance(spread, (int, float)) or not spread >= 0 or not math.isfinite(spread):
-        raise ValueError(f"noise (or cluster_std) must be a finite number >= 0, got {spread!r}")
+    checks.non_negative("noise (or cluster_std)", spread)
     return np.random.default_rng(seed)
 
 

@@ -97,10 +97,10 @@ class Value:
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
             return apply(ops.POW, self, exponent)
-        return apply(ops.power(checks.as_number(exponent, "an exponent")), self)
+        return apply(ops.power(checks.finite_number("an exponent", exponent)), self)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
-        return apply(ops.leaky_relu(checks.as_number(slope, "a slope")), self)
+        return apply(ops.leaky_relu(checks.finite_number("a slope", slope)), self)
 
     __lt__, __le__ = _compare(operator.lt), _compare(operator.le)
     __gt__, __ge__ = _compare(operator.gt), _compare(operator.ge)

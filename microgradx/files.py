@@ -24,6 +24,11 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[str], object
         Path(temporary).unlink(missing_ok=True)
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to `path` as UTF-8, atomically."""
+    write_atomically(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from microgradx import checks
 from microgradx.engine import Value
-from microgradx.files import write_atomically
+from microgradx.files import write_text
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
 INITS = ("auto", "he", "xavier", "uniform")
 FORMAT, VERSION = "microgradx-model", 1
+DROPOUT = "is the fraction of outputs to zero,"
 
 
 class Module:
@@ -129,9 +131,9 @@ class Neuron(Module):
         rng: np.random.Generator | None = None,
         nout: int = 1,
     ) -> None:
-        _check_choice("activation", activation, ACTIVATIONS)
-        _check_choice("init", init, INITS)
-        self.nin = _check_count("nin", nin)
+        checks.choice("activation", activation, ACTIVATIONS)
+        checks.choice("init", init, INITS)
+        self.nin = checks.whole_number("nin", nin)
         self.activation, self.init = activation, init
         rng = rng if rng is not None else np.random.default_rng(seed)
         self.w = [
@@ -177,12 +179,9 @@ class Layer(Module):
         *,
         rng: np.random.Generator | None = None,
     ) -> None:
-        self.nin, self.nout = _check_count("nin", nin), _check_count("nout", nout)
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(
-                f"dropout is the fraction of outputs to zero, in [0, 1); got {dropout!r}"
-            )
-        self.activation, self.init, self.dropout = activation, init, float(dropout)
+        self.nin, self.nout = checks.whole_number("nin", nin), checks.whole_number("nout", nout)
+        dropout = checks.fraction("dropout", dropout, DROPOUT)
+        self.activation, self.init, self.dropout = activation, init, dropout
         self._rng = rng if rng is not None else np.random.default_rng(seed)
         self.neurons = [
             Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
@@ -234,17 +233,15 @@ class MLP(Module):
     ) -> None:
         if isinstance(nouts, np.ndarray):
             nouts = nouts.tolist()
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(
-                f"dropout is the fraction of outputs to zero, in [0, 1); got {dropout!r}"
-            )
+        dropout = checks.fraction("dropout", dropout, DROPOUT)
         if isinstance(nouts, int) or not nouts:
             raise ValueError(
                 f"nouts lists the width of every layer, such as [16, 16, 1]; got {nouts!r}"
             )
-        _check_choice("activation", activation, ACTIVATIONS)
-        _check_choice("output_activation", output_activation, ACTIVATIONS)
-        self.nin, self.nouts = _check_count("nin", nin), [_check_count("nouts", n) for n in nouts]
+        checks.choice("activation", activation, ACTIVATIONS)
+        checks.choice("output_activation", output_activation, ACTIVATIONS)
+        self.nin = checks.whole_number("nin", nin)
+        self.nouts = [checks.whole_number("nouts", n) for n in nouts]
         self.activation, self.output_activation = activation, output_activation
         self.init, self.dropout = init, dropout
         rng = rng if rng is not None else np.random.default_rng(seed)
@@ -314,11 +311,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
         raise ValueError(
             f"cannot save {path}: parameters {_few(bad)} are not finite numbers"
         ) from None
-
-    def write(temporary: str) -> None:
-        Path(temporary).write_text(text, encoding="utf-8")
-
-    write_atomically(path, write)
+    write_text(path, text)
 
 
 def load(path: str | os.PathLike[str]) -> Module:
@@ -412,17 +405,6 @@ def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Genera
         return rng.uniform(-1, 1, nin)
     scale = math.sqrt(2 / nin) if init == "he" else math.sqrt(2 / (nin + nout))
     return rng.normal(0, scale, nin)
-
-
-def _check_choice(what: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_count(what: str, value: Any) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def _few(names: Sequence[str], limit: int = 5) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from microgradx import checks
 from microgradx.engine import Value
 
 Array = NDArray[np.float64]
@@ -95,12 +96,12 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum, self.nesterov = _fraction("momentum", momentum), nesterov
+        self.momentum, self.nesterov = checks.fraction("momentum", momentum), nesterov
         if nesterov and not momentum:
             raise ValueError(
                 "nesterov=True needs a momentum > 0 (it looks ahead along the velocity)"
             )
-        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        self.weight_decay = checks.non_negative("weight_decay", weight_decay)
         self.velocity = np.zeros(len(self.params))
 
     def update(self, data: Array, grad: Array) -> Array:
@@ -116,7 +117,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable[Value] | Any, lr: float = 0.01, eps: float = 1e-10) -> None:
         super().__init__(params, lr)
-        self.eps = _non_negative("eps", eps)
+        self.eps = checks.non_negative("eps", eps)
         self.sum_of_squares = np.zeros(len(self.params))
 
     def update(self, data: Array, grad: Array) -> Array:
@@ -135,7 +136,7 @@ class RMSProp(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, lr)
-        self.alpha, self.eps = _fraction("alpha", alpha), _non_negative("eps", eps)
+        self.alpha, self.eps = checks.fraction("alpha", alpha), checks.non_negative("eps", eps)
         self.mean_square = np.zeros(len(self.params))
 
     def update(self, data: Array, grad: Array) -> Array:
@@ -156,8 +157,8 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair such as (0.9, 0.999), got {betas!r}")
-        self.betas = (_fraction("betas[0]", betas[0]), _fraction("betas[1]", betas[1]))
-        self.eps = _non_negative("eps", eps)
+        self.betas = (checks.fraction("betas[0]", betas[0]), checks.fraction("betas[1]", betas[1]))
+        self.eps = checks.non_negative("eps", eps)
         self.mean, self.mean_square, self.steps = (
             np.zeros(len(self.params)),
             np.zeros(len(self.params)),
@@ -197,7 +198,7 @@ class LinearDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, end: float, steps: int) -> None:
         super().__init__(optimizer)
-        self.end, self.steps = end, _count("steps", steps)
+        self.end, self.steps = end, checks.whole_number("steps", steps)
 
     def lr_at(self, count: int) -> float:
         return self.start + (self.end - self.start) * min(count / self.steps, 1.0)
@@ -208,7 +209,7 @@ class StepDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size, self.gamma = _count("step_size", step_size), gamma
+        self.step_size, self.gamma = checks.whole_number("step_size", step_size), gamma
 
     def lr_at(self, count: int) -> float:
         return self.start * self.gamma ** (count // self.step_size)
@@ -219,26 +220,8 @@ class CosineDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, steps: int, end: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.steps, self.end = _count("steps", steps), end
+        self.steps, self.end = checks.whole_number("steps", steps), end
 
     def lr_at(self, count: int) -> float:
         progress = min(count / self.steps, 1.0)
         return self.end + (self.start - self.end) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def _fraction(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return value

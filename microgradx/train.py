@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from microgradx import checks
 from microgradx.data import batches
 from microgradx.engine import Value, no_grad
 from microgradx.nn import Module
@@ -100,9 +101,8 @@ def fit(
         ("batch_size", batch_size),
         ("early_stopping", early_stopping),
     ]:
-        whole = isinstance(count, (int, np.integer)) and not isinstance(count, bool)
-        if count is not None and (not whole or count < 1):
-            raise ValueError(f"{name} must be a whole number >= 1, got {count!r}")
+        if count is not None:
+            checks.whole_number(name, count)
     rng = np.random.default_rng(seed)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
     report, epoch = _Progress(epochs, progress), 0

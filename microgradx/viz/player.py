@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from microgradx.engine import Value
-from microgradx.files import write_atomically
+from microgradx.files import write_atomically, write_text
 from microgradx.viz.scene import CURRENT, FIGURE_SPACE, RECEIVING, Scene, number, run_dot
 from microgradx.viz.steps import Step, steps_of
 
@@ -78,7 +78,7 @@ def save_html(
 ) -> None:
     """Write the step-by-step player as one HTML file that works offline."""
     document = player_html(root, include_forward, title, max_nodes)
-    write_atomically(path, lambda temporary: Path(temporary).write_text(document, encoding="utf-8"))
+    write_text(path, document)
 
 
 class Player:
@@ -98,9 +98,7 @@ class Player:
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        write_atomically(
-            path, lambda temporary: Path(temporary).write_text(self.document, encoding="utf-8")
-        )
+        write_text(path, self.document)
 
 
 def player(root: Value, include_forward: bool = False, max_nodes: int = 500) -> Player:
