@@ -65,6 +65,7 @@ test: setup lint typecheck pytest
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 typecheck: setup
 	$(VENV)/bin/mypy --strict microgradx
