@@ -8,37 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from microgradx.ops import Op
-
-
-@dataclass
-class OutsideDomain(Exception):
-    """Raised by a forward function; the engine turns it into a named error for the user."""
-
-    error: type[Exception]  # the type the user sees: ValueError, ZeroDivisionError, ...
-    operand: int  # which input of the op (0, 1, ...)
-    value: float  # the offending number
-    index: int | None  # its place in the batch, or None for a single number
-    requirement: str  # what the op needs, and how to fix the input
-
-
-def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
-    """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
-    if not isinstance(ok, np.ndarray):  # a single number: plain Python, no NumPy call
-        if ok:
-            return
-        raise OutsideDomain(error, operand, value, None, requirement)
-    if ok.all():
-        return
-    index = int(np.argmin(ok))
-    value = float(value[index]) if isinstance(value, np.ndarray) else value
-    raise OutsideDomain(error, operand, value, index, requirement)
+    from microgradx.ops import Op, OutsideDomain
 
 
 def as_data(data: Any) -> Any:

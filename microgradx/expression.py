@@ -8,26 +8,15 @@ evaluated as Python code: no eval, no exec, no attribute access, no other calls.
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from microgradx.engine import Value
+from microgradx import ops
+from microgradx.engine import Value, apply
 
-FUNCTIONS = (
-    "exp",
-    "log",
-    "sqrt",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "leaky_relu",
-    "softplus",
-    "sin",
-    "cos",
-    "abs",
-)
 OPERATORS: dict[type, str] = {
     ast.Add: "+",
     ast.Sub: "-",
@@ -109,20 +98,23 @@ def _arithmetic(symbol: str, left: Any, right: Any) -> Any:
 
 
 def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
-    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-        raise _error(f"only these functions can be called: {', '.join(FUNCTIONS)}", node.func, text)
-    if node.keywords or not 1 <= len(node.args) <= (2 if node.func.id == "leaky_relu" else 1):
-        raise _error(f"{node.func.id} takes one argument (leaky_relu: and a slope)", node, text)
+    """tanh(x): a row of the op table; leaky_relu(x, 0.1): a family of rows, with its constant."""
+    name = node.func.id if isinstance(node.func, ast.Name) else ""
+    function = ops.FUNCTIONS.get(name)
+    if function is None:
+        raise _error(
+            f"only these functions can be called: {', '.join(ops.FUNCTIONS)}", node.func, text
+        )
+    constants = 0 if isinstance(function, ops.Op) else len(inspect.signature(function).parameters)
+    if node.keywords or not 1 <= len(node.args) <= 1 + constants:
+        raise _error(f"{name} takes one argument{' and a constant' * constants}", node, text)
     argument = _build(node.args[0], text, inputs)
-    value = argument if isinstance(argument, Value) else Value(argument)
-    if node.func.id == "abs":
-        return abs(value)
-    if node.func.id == "leaky_relu" and len(node.args) == 2:
-        slope = _build(node.args[1], text, inputs)
-        if isinstance(slope, Value):
-            raise _error("the slope of leaky_relu must be a number", node.args[1], text)
-        return value.leaky_relu(slope)
-    return getattr(value, node.func.id)()
+    numbers = [_build(extra, text, inputs) for extra in node.args[1:]]
+    for extra, number in zip(node.args[1:], numbers):
+        if isinstance(number, Value):
+            raise _error(f"the constant of {name} must be a number", extra, text)
+    row = function if isinstance(function, ops.Op) else function(*numbers)
+    return apply(row, argument)
 
 
 def _error(message: str, node: ast.AST, text: str) -> ExpressionError:

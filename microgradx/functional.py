@@ -97,22 +97,34 @@ def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
     return grads
 
 
+class CustomOp(ops.Op):
+    """A row made by `custom_op`: call it on Values or numbers (`cube(x)`), or pass it wherever a
+    row of the op table goes (apply, check_op, strategies). It lives only where you keep it:
+    no registry, so no built-in op can ever take its name or change it."""
+
+    def __call__(self, *operands: Any) -> Value:
+        if len(operands) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} input(s), got {len(operands)}")
+        return apply(self, *operands)
+
+
 def custom_op(
     name: str,
     forward: Callable[..., Any],
     *local_grads: Callable[..., Any],
     domain: tuple[ops.Interval, ...] | None = None,
     kinks: tuple[float, ...] = (),
-) -> Callable[..., Value]:
+    maths: tuple[str, ...] = (),
+) -> CustomOp:
     """A new op from its forward function and one local derivative per input.
 
     Each local derivative takes the inputs and the output, with ordinary arithmetic:
-    `cube = custom_op("cube", lambda a: a ** 3, lambda a, out: 3 * a ** 2)`.
+    `cube = custom_op("cube", lambda a: a ** 3, lambda a, out: 3 * a ** 2)`, then `cube(x)`.
+    `domain` (an open interval per input) and `kinks` (where the first or second derivative
+    jumps) guide gradient checks; `maths` gives the forward and each derivative as text.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"custom_op: the name must be a word such as 'cube', got {name!r}")
-    if name in ops.OPS or name in ops.FAMILIES:
-        raise ValueError(f"custom_op: {name!r} is a built-in op; choose another name")
     arity = len(local_grads)
     if arity == 0:
         raise TypeError(f"custom_op {name!r}: give one local derivative per input (at least one)")
@@ -129,8 +141,8 @@ def custom_op(
             ) from None
         except ValueError:  # a builtin without a signature: trust it
             pass
-
-    row = ops.Op(
+    letters = [chr(ord("a") + i) for i in range(arity)]  # a, b, ...: the inputs in `maths`
+    return CustomOp(
         name,
         name,
         lambda *inputs: as_data(forward(*inputs)),
@@ -138,15 +150,7 @@ def custom_op(
         arity=arity,
         domain=domain,
         kinks=kinks,
+        maths=maths or (f"{name}({', '.join(letters)})", *(f"∂{name}/∂{x}" for x in letters)),
+        method="",
+        custom=True,
     )
-    ops.CUSTOM[name] = row
-
-    def run(*operands: Any) -> Value:
-        if len(operands) != arity:
-            raise TypeError(f"{name} takes {arity} input(s), got {len(operands)}")
-        return apply(row, *operands)
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"The custom op {name!r} ({arity} input(s))."
-    run.op = row  # type: ignore[attr-defined]
-    return run

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import checks
-from microgradx.engine import Value
+from microgradx import checks, ops
+from microgradx.engine import Scope, Value, apply, scope
 from microgradx.files import write_text
 
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
+ACTIVATIONS = ("linear", *ops.ACTIVATIONS)  # linear, then every activation row of the op table
 INITS = ("auto", "he", "xavier", "uniform")
 FORMAT, VERSION = "microgradx-model", 1
 DROPOUT = "is the fraction of outputs to zero,"
@@ -33,6 +33,14 @@ class Module:
 
     training = True
     name = ""  # its dotted place in the model ("layers.0.neurons.3"), set by the model
+    kind = "module"  # what its scope is called in pictures: collapse="neuron" groups neurons
+
+    @property
+    def scope(self) -> Scope:
+        """The scope every node this module makes points to (its parameters included)."""
+        if "_scope" not in vars(self):
+            self._scope = Scope(self.name or type(self).__name__, self.kind)
+        return self._scope
 
     def __call__(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not say how to compute its output")
@@ -68,17 +76,24 @@ class Module:
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module ("") and every module inside it."""
         yield prefix, self
+        for path, child in self._children():
+            yield from child.named_modules(f"{prefix}.{path}" if prefix else path)
+
+    def _children(self) -> Iterator[tuple[str, Module]]:
+        """(attribute path, module) for the modules directly inside this one."""
         for attribute, value in vars(self).items():
             items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
             for i, item in items:
                 if isinstance(item, Module):
-                    path = attribute if i is None else f"{attribute}.{i}"
-                    yield from item.named_modules(f"{prefix}.{path}" if prefix else path)
+                    yield (attribute if i is None else f"{attribute}.{i}"), item
 
     def _name_everything(self) -> None:
-        """Give every inner module and parameter its dotted name (pictures and errors show it)."""
+        """Give every inner module, its scope and every parameter its dotted name (pictures and
+        errors show it); each module's scope sits inside its parent's, as the modules do."""
         for name, module in self.named_modules():
-            module.name = name
+            module.name, module.scope.name = name, name or type(module).__name__
+            for _, child in module._children():
+                child.scope.parent = module.scope
         for name, parameter in self.named_parameters():
             parameter.label = name
 
@@ -121,6 +136,8 @@ class Module:
 class Neuron(Module):
     """act(b + w1·x1 + ... + wn·xn): a weighted sum of the inputs, then an activation."""
 
+    kind = "neuron"
+
     def __init__(
         self,
         nin: int,
@@ -136,11 +153,13 @@ class Neuron(Module):
         self.nin = checks.whole_number("nin", nin)
         self.activation, self.init = activation, init
         rng = rng if rng is not None else np.random.default_rng(seed)
-        self.w = [
-            Value(float(x), label=f"w{i + 1}")
-            for i, x in enumerate(_draw(init, activation, nin, nout, rng))
-        ]
-        self.b = Value(0.0, label="b")
+        with scope(self.scope):  # the parameters belong to the neuron
+            self.w = [
+                Value(float(x), label=f"w{i + 1}")
+                for i, x in enumerate(_draw(init, activation, nin, nout, rng))
+            ]
+            self.b = Value(0.0, label="b")
+        self.scope.detail = f"{activation} neuron, {nin + 1} parameters"
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         yield from ((f"w{i + 1}", w) for i, w in enumerate(self.w))
@@ -151,10 +170,11 @@ class Neuron(Module):
 
     def forward(self, inputs: list[Any]) -> Value:
         """The output for inputs already checked: nin numbers, Values or batch columns."""
-        act = self.b
-        for wi, xi in zip(self.w, inputs):
-            act = act + wi * xi
-        out = activate(act, self.activation)
+        with scope(self.scope):
+            act = self.b
+            for wi, xi in zip(self.w, inputs):
+                act = act + wi * xi
+            out = activate(act, self.activation)
         out.label = self.name or out.label  # in a model, the output is named after the neuron
         return out
 
@@ -167,6 +187,8 @@ class Neuron(Module):
 
 class Layer(Module):
     """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs."""
+
+    kind = "layer"
 
     def __init__(
         self,
@@ -186,16 +208,22 @@ class Layer(Module):
         self.neurons = [
             Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
         ]
+        several = f"{nout} neurons, {nout * (nin + 1)} parameters"
+        self.scope.detail = several if nout > 1 else self.neurons[0].scope.detail
         self._name_everything()
 
     def forward(self, x: Any) -> list[Value]:
         """Every neuron's output, as a list (dropout applied in training mode)."""
         inputs = _inputs(x, self.nin, type(self).__name__)
-        outputs = [neuron.forward(inputs) for neuron in self.neurons]
+        with scope(self.scope):
+            outputs = [neuron.forward(inputs) for neuron in self.neurons]
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
-            masks = [(self._rng.random(_batch_shape(out)) < keep) / keep for out in outputs]
-            outputs = [_named(out * mask, out.label) for out, mask in zip(outputs, masks)]
+            for i, (neuron, out) in enumerate(zip(self.neurons, outputs)):
+                mask = (self._rng.random(_batch_shape(out)) < keep) / keep
+                with scope(neuron.scope):  # the dropped-out output is still the neuron's
+                    outputs[i] = out * mask
+                outputs[i].label = out.label
         return outputs
 
     def __call__(self, x: Any) -> Value | list[Value]:
@@ -218,6 +246,8 @@ class Layer(Module):
 
 class MLP(Module):
     """A multi-layer perceptron: fully connected layers, one after the other."""
+
+    kind = "model"
 
     def __init__(
         self,
@@ -263,8 +293,9 @@ class MLP(Module):
     def __call__(self, x: Any) -> Value | list[Value]:
         """One example (nin numbers) or a batch (an array of shape (batch, nin))."""
         outputs: Any = _inputs(x, self.nin, type(self).__name__)
-        for layer in self.layers:
-            outputs = layer.forward(outputs)
+        with scope(self.scope):
+            for layer in self.layers:
+                outputs = layer.forward(outputs)
         result: Value | list[Value] = outputs[0] if len(outputs) == 1 else outputs
         return result
 
@@ -285,11 +316,8 @@ class MLP(Module):
 
 
 def activate(x: Value, activation: str) -> Value:
-    """Apply an activation by name: linear, relu, leaky_relu, tanh or sigmoid."""
-    if activation == "linear":
-        return x
-    result: Value = getattr(x, activation)()
-    return result
+    """Apply an activation by name: linear (none), or an activation row of the op table."""
+    return x if activation == "linear" else apply(ops.ACTIVATIONS[activation], x)
 
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
@@ -388,19 +416,15 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     return items
 
 
-def _named(value: Value, label: str) -> Value:
-    value.label = label
-    return value
-
-
 def _batch_shape(value: Value) -> tuple[int, ...]:
     return value.data.shape if isinstance(value.data, np.ndarray) else ()
 
 
 def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Generator) -> Any:
     """Initial weights: He for ReLU-like activations, Xavier for the others, or U(-1, 1)."""
-    if init == "auto":
-        init = "he" if activation in ("relu", "leaky_relu") else "xavier"
+    if init == "auto":  # as the activation's row says; a linear neuron takes xavier
+        row = ops.ACTIVATIONS.get(activation)
+        init = row.init if row is not None and row.init else "xavier"
     if init == "uniform":
         return rng.uniform(-1, 1, nin)
     scale = math.sqrt(2 / nin) if init == "he" else math.sqrt(2 / (nin + nout))

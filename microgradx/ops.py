@@ -1,24 +1,26 @@
-"""The op table: every primitive operation is one row.
+"""The op table: every primitive operation is one row, and the one source of truth about it.
 
-A row (an `Op`) says three things: the op's symbol, how to compute its output (`forward`,
-called with plain floats or 1-D NumPy arrays) and its local derivatives ∂out/∂input
-(`local_grads`, called with the inputs and the output). The local derivatives use ordinary
-arithmetic, so they work on floats, on arrays and on `Value`s alike; that last case is what
-makes higher derivatives (`grad(grad(f))`) work. The engine applies the chain rule with
-these rows and never needs to know which op it is looking at.
+A row (an `Op`) says how the op is written (`x * w`, `-x`, `tanh(x)`), how to compute its
+output (`forward`, called with plain floats or 1-D NumPy arrays), its local derivatives
+∂out/∂input (`local_grads`, called with the inputs and the output) and the maths of both as
+short text, for captions and docs. The local derivatives use ordinary arithmetic, so they work
+on floats, on arrays and on `Value`s alike; that last case is what makes higher derivatives
+(`grad(grad(f))`) work. The engine applies the chain rule with these rows and never needs to
+know which op it is looking at; Value's methods, the formula parser, nn's activations, the
+Hypothesis strategies and the captions all read this table. It imports nothing of the package.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-
-from microgradx.checks import require
 
 Function = Callable[..., Any]
 Interval = tuple[float, float]
@@ -30,18 +32,30 @@ EXP_MAX = math.log(sys.float_info.max)  # exp(x) overflows a float beyond this
 class Op(str):
     """One row of the op table. The row *is* its symbol, so `node.op == "*"` reads naturally.
 
-    `domain` gives, for each input, the open interval where the op and its derivative are
-    finite; `kinks` are points where the derivative jumps (relu and abs at 0); `params` holds
-    the constant of a family of rows (n in x ** n). Test generators read domain and kinks.
+    - `notation`: how it is written, {0} and {1} standing for the inputs ("{0} * {1}").
+    - `maths`: the forward, then each local derivative, as text in a, b ("1 - tanh(a)²").
+    - `method`: the Value method that applies it ("tanh", "__mul__"; "" for none).
+    - `domain`: per input, the open interval where the op and its derivatives are finite.
+    - `kinks`: points where the first *or second* derivative jumps (relu at 0, softsign at 0);
+      gradient checks keep away from them, because central differences fail there.
+    - `init`: as a neuron's activation, the weight initialization that suits it (None: the
+      op is not an activation). `reduces`: a batch reduction (sum, mean).
+    - `params`: the constant of a family of rows (n in x ** n). `custom`: made by custom_op.
     """
 
     name: str
     arity: int
     forward: Function
     local_grads: Function
+    notation: str
+    maths: tuple[str, ...]
+    method: str
     domain: tuple[Interval, ...]
     kinks: tuple[float, ...]
+    init: str | None
+    reduces: bool
     params: tuple[float, ...]
+    custom: bool
 
     def __new__(
         cls, symbol: str, name: str, forward: Function, local_grads: Function, **extra: Any
@@ -49,9 +63,44 @@ class Op(str):
         row = super().__new__(cls, symbol)
         row.name, row.forward, row.local_grads = name, forward, local_grads
         row.arity = extra.get("arity", local_grads.__code__.co_argcount - 1)
+        call = f"{name}({', '.join(f'{{{i}}}' for i in range(row.arity))})"  # tanh({0})
+        row.notation = extra.get("notation", call)
+        row.maths, row.method = extra.get("maths", ()), extra.get("method", name)
         row.domain = extra.get("domain") or (ALL,) * row.arity
-        row.kinks, row.params = extra.get("kinks", ()), extra.get("params", ())
+        row.kinks, row.init = extra.get("kinks", ()), extra.get("init")
+        row.reduces, row.params = extra.get("reduces", False), extra.get("params", ())
+        row.custom = extra.get("custom", False)
         return row
+
+    def write(self, *operands: str) -> str:
+        """The op applied to operand texts: "tanh(x)", "x * w", "-x", "x**2"."""
+        if not self.notation.startswith(self.name + "("):  # an operator: bracket compound parts
+            operands = tuple(x if re.fullmatch(r"[\w.#]+", x) else f"({x})" for x in operands)
+        return self.notation.format(*operands)
+
+
+@dataclass
+class OutsideDomain(Exception):
+    """Raised by a forward function; the engine turns it into a named error for the user."""
+
+    error: type[Exception]  # the type the user sees: ValueError, ZeroDivisionError, ...
+    operand: int  # which input of the op (0, 1, ...)
+    value: float  # the offending number
+    index: int | None  # its place in the batch, or None for a single number
+    requirement: str  # what the op needs, and how to fix the input
+
+
+def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
+    """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
+    if not isinstance(ok, np.ndarray):  # a single number: plain Python, no NumPy call
+        if ok:
+            return
+        raise OutsideDomain(error, operand, value, None, requirement)
+    if ok.all():
+        return
+    index = int(np.argmin(ok))
+    value = float(value[index]) if isinstance(value, np.ndarray) else value
+    raise OutsideDomain(error, operand, value, index, requirement)
 
 
 def each(name: str) -> Callable[[Any], Any]:
@@ -123,41 +172,56 @@ def _reduce(method: str) -> Callable[[Any], Any]:
 _exp_each, _log_each, _sqrt_each = each("exp"), each("log"), each("sqrt")
 
 # --- the table -----------------------------------------------------------------------------
-# Each row: symbol, name, forward(inputs...), local_grads(inputs..., out) giving
-# (∂out/∂a, ∂out/∂b, ...). Domains (open intervals, one per input) and kinks say where the
-# derivative exists.
-ADD = Op("+", "add", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
-SUB = Op("-", "sub", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
-MUL = Op("*", "mul", lambda a, b: a * b, lambda a, b, out: (b, a))
-DIV = Op("/", "div", _div, lambda a, b, out: (1.0 / b, -out / b), kinks=(0.0,))
-NEG = Op("neg", "neg", lambda a: -a, lambda a, out: (-1.0,))
-POW = Op(
-    "**", "pow", _pow, lambda a, b, out: (b * a ** (b - 1), out * log(a)), domain=(POSITIVE, ALL)
-)
-EXP = Op("exp", "exp", _exp, lambda a, out: (out,), domain=((-math.inf, EXP_MAX),))
-LOG = Op("log", "log", _log, lambda a, out: (1.0 / a,), domain=(POSITIVE,))
-SQRT = Op("sqrt", "sqrt", _sqrt, lambda a, out: (0.5 / out,), domain=(POSITIVE,))
-TANH = Op("tanh", "tanh", each("tanh"), lambda a, out: (1.0 - out * out,))
-SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),))
-SOFTPLUS = Op("softplus", "softplus", _softplus, lambda a, out: (sigmoid(a),))
-RELU = Op("relu", "relu", _relu, lambda a, out: (step(a),), kinks=(0.0,))
-ABS = Op("abs", "abs", abs, lambda a, out: (step(a) - step(-_raw(a)),), kinks=(0.0,))
-SIN = Op("sin", "sin", each("sin"), lambda a, out: (cos(a),))
-COS = Op("cos", "cos", each("cos"), lambda a, out: (-sin(a),))
-SUM = Op("sum", "sum", _reduce("sum"), lambda a, out: (ones_like(a),))
-MEAN = Op("mean", "mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),))
+# Each row: symbol, name, forward(inputs...), local_grads(inputs..., out) giving (∂out/∂a,
+# ∂out/∂b, ...); then how it is written, and its maths: the forward, then each derivative.
+# fmt: off
+ADD = Op("+", "add", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0),  # a + b
+         notation="{0} + {1}", maths=("a + b", "1", "1"), method="__add__")
+SUB = Op("-", "sub", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0),  # a - b
+         notation="{0} - {1}", maths=("a - b", "1", "-1"), method="__sub__")
+MUL = Op("*", "mul", lambda a, b: a * b, lambda a, b, out: (b, a),  # a · b
+         notation="{0} * {1}", maths=("a · b", "b", "a"), method="__mul__")
+DIV = Op("/", "div", _div, lambda a, b, out: (1.0 / b, -out / b), kinks=(0.0,),  # a / b
+         notation="{0} / {1}", maths=("a / b", "1 / b", "-a / b²"), method="__truediv__")
+POW = Op("**", "pow", _pow, lambda a, b, out: (b * a ** (b - 1), out * log(a)),  # a ** b, a > 0
+         notation="{0} ** {1}", maths=("a^b", "b · a^(b - 1)", "a^b · log(a)"),
+         method="__pow__", domain=(POSITIVE, ALL))
+NEG = Op("neg", "neg", lambda a: -a, lambda a, out: (-1.0,),  # -a
+         notation="-{0}", maths=("-a", "-1"), method="__neg__")
+ABS = Op("abs", "abs", abs, lambda a, out: (step(a) - step(-_raw(a)),),  # |a|
+         maths=("|a|", "1 if a > 0, -1 if a < 0"), method="__abs__", kinks=(0.0,))
+EXP = Op("exp", "exp", _exp, lambda a, out: (out,),  # e^a
+         maths=("e^a", "e^a"), domain=((-math.inf, EXP_MAX),))
+LOG = Op("log", "log", _log, lambda a, out: (1.0 / a,),  # ln a, a > 0
+         maths=("ln(a)", "1 / a"), domain=(POSITIVE,))
+SQRT = Op("sqrt", "sqrt", _sqrt, lambda a, out: (0.5 / out,),  # √a, a > 0
+          maths=("√a", "1 / (2·√a)"), domain=(POSITIVE,))
+TANH = Op("tanh", "tanh", each("tanh"), lambda a, out: (1.0 - out * out,),  # tanh a
+          maths=("tanh(a)", "1 - tanh(a)²"), init="xavier")
+SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),),  # σ(a)
+             maths=("σ(a) = 1 / (1 + e^-a)", "σ(a) · (1 - σ(a))"), init="xavier")
+SOFTPLUS = Op("softplus", "softplus", _softplus, lambda a, out: (sigmoid(a),),  # ln(1 + e^a)
+              maths=("ln(1 + e^a)", "σ(a) = 1 / (1 + e^-a)"), init="he")
+RELU = Op("relu", "relu", _relu, lambda a, out: (step(a),), kinks=(0.0,),  # max(a, 0)
+          maths=("max(a, 0)", "1 if a > 0, else 0"), init="he")
+SIN = Op("sin", "sin", each("sin"), lambda a, out: (cos(a),),  # sin a
+         maths=("sin(a)", "cos(a)"))
+COS = Op("cos", "cos", each("cos"), lambda a, out: (-sin(a),),  # cos a
+         maths=("cos(a)", "-sin(a)"))
+SUM = Op("sum", "sum", _reduce("sum"), lambda a, out: (ones_like(a),),  # Σ over the batch
+         maths=("Σᵢ aᵢ", "1"), reduces=True)
+MEAN = Op("mean", "mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),),
+          maths=("(1/n) Σᵢ aᵢ", "1/n"), reduces=True)  # the batch mean
+# fmt: on
 
-ROWS = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, ABS, SIN, COS)
+ROWS = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, SIN, COS)
 OPS: dict[str, Op] = {row.name: row for row in (*ROWS, SUM, MEAN)}
-"""Every fixed row by name. `power(n)` and `leaky_relu(slope)` make their rows on demand."""
-FAMILIES = ("power", "leaky_relu")  # names of the rows made on demand, by parameter
-CUSTOM: dict[str, Op] = {}
-"""The rows made by `custom_op`, by name (a new definition replaces an old one)."""
+"""Every fixed row by name. The families below make their rows on demand, from a constant."""
 
 
 @lru_cache(maxsize=1024)
 def power(n: float) -> Op:
-    """The row for x ** n with a constant n: d/dx x**n = n * x**(n - 1)."""
+    """The row for x ** n with a constant n: d/dx x**n = n · x**(n - 1)."""
 
     def forward(a: Any) -> Any:
         if n != int(n):
@@ -168,15 +232,33 @@ def power(n: float) -> Op:
 
     domain, kinks = ((POSITIVE,), ()) if n != int(n) else ((ALL,), (0.0,) if n < 0 else ())
     grads = lambda a, out: (n * a ** (n - 1) if n else 0.0 * ones_like(a),)  # noqa: E731
-    return Op(f"**{n:g}", "power", forward, grads, domain=domain, kinks=kinks, params=(n,))
+    maths = (f"a^{n:g}", f"{n:g} · a^{n - 1:g}")
+    return Op(f"**{n:g}", "power", forward, grads, notation=f"{{0}}**{n:g}", maths=maths,
+              method="", domain=domain, kinks=kinks, params=(n,))  # fmt: skip
 
 
 @lru_cache(maxsize=64)
-def leaky_relu(slope: float) -> Op:
-    """The row for leaky_relu: a for a > 0, else slope * a; its derivative is 1 or slope."""
+def leaky_relu(slope: float = 0.01) -> Op:
+    """The row for leaky_relu: a for a > 0, else slope · a; its derivative is 1 or slope."""
     grads = lambda a, out: (step(a) * (1.0 - slope) + slope,)  # noqa: E731
     forward = lambda a: a * (step(a) * (1.0 - slope) + slope)  # noqa: E731
-    return Op(f"leaky_relu({slope:g})", "leaky_relu", forward, grads, kinks=(0.0,), params=(slope,))
+    maths = (f"a if a > 0, else {slope:g} · a", f"1 if a > 0, else {slope:g}")
+    notation = f"leaky_relu({{0}}, {slope:g})"
+    return Op(f"leaky_relu({slope:g})", "leaky_relu", forward, grads, notation=notation,
+              maths=maths, kinks=(0.0,), init="he", params=(slope,))  # fmt: skip
+
+
+FAMILIES: dict[str, Callable[..., Op]] = {"power": power, "leaky_relu": leaky_relu}
+"""Rows made on demand from a constant, by name: power(3.0) is the row for x ** 3."""
+FUNCTIONS: dict[str, Any] = {
+    **{row.name: row for row in ROWS if row.notation.startswith(row.name + "(")},
+    "leaky_relu": leaky_relu,
+}
+"""What a formula may call, by name: rows (tanh(x)) and families (leaky_relu(x, 0.1))."""
+EXAMPLES = (power(2.0), power(3.0), power(-1.0), power(0.5), power(-1.5), leaky_relu(0.1))
+"""A few rows of each family, for tests that go through every row."""
+ACTIVATIONS: dict[str, Op] = {row.name: row for row in (*ROWS, leaky_relu()) if row.init}
+"""The rows a neuron may use as its activation, by name (leaky_relu with its default slope)."""
 
 
 # --- helpers for local derivatives: each works on a float, a batch or a Value --------------

@@ -185,12 +185,8 @@ def test_custom_op_checks_its_definition() -> None:
         custom_op("square", lambda a: a * a, lambda a: 2 * a)
     with pytest.raises(TypeError, match="forward must take 2"):
         custom_op("mix", lambda a: a, lambda a, b, out: 1.0, lambda a, b, out: 1.0)
-    with pytest.raises(ValueError, match="built-in op"):
-        custom_op("tanh", lambda a: a, lambda a, out: 1.0)
     with pytest.raises(ValueError, match="must be a word"):
         custom_op("my op", lambda a: a, lambda a, out: 1.0)
-    with pytest.raises(ValueError, match="built-in op"):
-        custom_op("power", lambda a: a, lambda a, out: 1.0)
     with pytest.raises(TypeError, match="at least one"):
         custom_op("constant", lambda: 1.0)
     square = custom_op("square", lambda a: a * a, lambda a, out: 2 * a)

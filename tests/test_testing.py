@@ -23,8 +23,7 @@ from microgradx.testing import (
 )
 
 ROWS = strategies.table()
-# Other tests define deliberately wrong custom ops: random graphs use the rows known here.
-GRAPH_ROWS = [row for row in strategies.table(custom=False) if row.name not in ("sum", "mean")]
+GRAPH_ROWS = [row for row in ROWS if not row.reduces]
 
 
 @given(strategies.expressions(n_inputs=3, max_depth=6, ops=GRAPH_ROWS))
@@ -127,10 +126,18 @@ def test_ops_and_values(row: Op, value: Value) -> None:
     assert isinstance(value, Value) and -strategies.BOUND <= value.data <= strategies.BOUND
 
 
-def test_ops_includes_custom_ops() -> None:
+def test_custom_rows_are_drawn_only_where_they_are_passed() -> None:
     extra = custom_op("twice_plus_one", lambda a: 2 * a + 1, lambda a, out: 2.0)
-    assert extra.op in strategies.table()  # type: ignore[attr-defined]
+    assert extra not in strategies.table() and strategies.table(extra)[-1] is extra
+    assert all(not row.custom for row in strategies.table())
     check_op(extra, max_examples=10)
+    with pytest.raises(TypeError, match="rows of the op table"):
+        strategies.table(lambda a: a)  # type: ignore[arg-type]
+
+
+@given(strategies.ops(custom_op("never_drawn", lambda a: a, lambda a, out: 1.0)))
+def test_ops_draws_custom_rows_only_when_passed(row: Op) -> None:
+    assert row.name == "never_drawn" or not row.custom
 
 
 def test_numerical_grad_and_the_profiles() -> None:

@@ -77,7 +77,7 @@ def gradcheck(
     analytic = [v.grad + 0.0 * v.data for v in values]  # an untouched batch: zeros, not 0.0
     with no_grad():  # the numeric side builds no graph
         numeric = numerical_grad(_as_values(f), *points, eps=eps)
-    rows = [(f"x{i}", a, n) for i, (a, n) in enumerate(zip(analytic, numeric))]
+    rows = [(i, f"x{i}", a, n) for i, (a, n) in enumerate(zip(analytic, numeric))]
     return _verdict("gradcheck", "backward()", rows, atol, rtol, raise_exception, f, points)
 
 
@@ -101,19 +101,19 @@ def gradgradcheck(
         numeric = numerical_grad(first, *points, eps=eps)
         for j in range(len(points)):
             analytic = grad(first, argnums=j)(*points)
-            rows.append((f"x{i},x{j}", analytic, numeric[j]))
+            rows.append((i, f"x{i},x{j}", analytic, numeric[j]))
     return _verdict("gradgradcheck", "grad(grad(f))", rows, atol, rtol, raise_exception, f, points)
 
 
 def check_op(
-    op: Op | Callable[..., Any],
+    op: Op,
     max_examples: int = 200,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
 ) -> None:
     """The property "first and second derivatives agree with central differences" for one op
-    (a row of the op table, or what custom_op returned), on inputs Hypothesis draws inside the
+    (a row of the op table, or a row custom_op made), on inputs Hypothesis draws inside the
     op's domain, away from its kinks. A failure raises GradcheckError for the input Hypothesis
     shrank it to."""
     from hypothesis import given, settings
@@ -122,9 +122,9 @@ def check_op(
     from microgradx.engine import apply
     from microgradx.testing.strategies import floats_in
 
-    row: Op = op if isinstance(op, Op) else getattr(op, "op", None)  # type: ignore[assignment]
-    if not isinstance(row, Op):
+    if not isinstance(op, Op):
         raise TypeError(f"check_op takes a row of the op table or a custom op, got {op!r}")
+    row = op
 
     def f(*operands: Any) -> Value:
         return apply(row, *operands)
@@ -187,16 +187,17 @@ def _scalar(out: Any, who: str) -> Value:
 def _verdict(
     who: str,
     method: str,
-    rows: list[tuple[str, Any, Any]],
+    rows: list[tuple[int, str, Any, Any]],
     atol: float,
     rtol: float,
     raise_exception: bool,
     f: Callable[..., Any],
     points: list[Any],
 ) -> bool:
-    """Compare analytic with numeric; on a mismatch, a table of every row."""
+    """Compare analytic with numeric; on a mismatch, a table of every row. Each row is
+    (the input it blames, its name, analytic, numeric)."""
     table, failing = [], []
-    for name, analytic, numeric in rows:
+    for blamed, name, analytic, numeric in rows:
         for index, (a, n) in enumerate(zip(np.atleast_1d(analytic), np.atleast_1d(numeric))):
             a, n = float(a), float(n)
             error = abs(a - n)
@@ -208,7 +209,7 @@ def _verdict(
                 f"  {label:10} {a:>14.6g} {n:>14.6g} {error:>10.3g} {relative:>10.3g}{mark}"
             )
             if not ok:
-                failing.append(int(name.split(",")[0][1:]))
+                failing.append(blamed)
     if not failing:
         return True
     if not raise_exception:

@@ -35,9 +35,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
     ) from None
 
 from microgradx import ops as op_table
-from microgradx.checks import OutsideDomain
 from microgradx.engine import Value, apply
-from microgradx.ops import Op
+from microgradx.ops import Op, OutsideDomain
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(
@@ -60,17 +59,18 @@ MARGIN = 0.05  # distance kept from a domain's finite edge and from every kink
 LARGEST = 1e3  # a random graph's intermediate values stay below this in size
 
 
-def table(custom: bool = True) -> list[Op]:
-    """Every row of the op table: the fixed rows, a few of each family, and (unless
-    custom=False) every op made by custom_op so far."""
-    families = [op_table.power(n) for n in (2.0, 3.0, -1.0, 0.5, -1.5)]
-    families.append(op_table.leaky_relu(0.1))
-    return [*op_table.OPS.values(), *families, *(op_table.CUSTOM.values() if custom else ())]
+def table(*custom: Op) -> list[Op]:
+    """Every built-in row of the op table (a few rows of each family among them), then the
+    custom rows passed in: `table(cube)`. Rows you do not pass are never drawn."""
+    for row in custom:
+        if not isinstance(row, Op):
+            raise TypeError(f"table() takes rows of the op table or custom ops, got {row!r}")
+    return [*op_table.OPS.values(), *op_table.EXAMPLES, *custom]
 
 
-def ops() -> st.SearchStrategy[Op]:
-    """Any row of the op table (custom ops defined so far included)."""
-    return st.sampled_from(table())
+def ops(*custom: Op) -> st.SearchStrategy[Op]:
+    """Any built-in row of the op table, or one of the custom rows passed in."""
+    return st.sampled_from(table(*custom))
 
 
 def floats_in(op: Op, operand: int = 0) -> st.SearchStrategy[float]:
@@ -123,13 +123,7 @@ class Expression:
     def __repr__(self) -> str:
         names = [f"x{i}" for i in range(self.n_inputs)]
         for row, operands in self.steps:
-            args = [names[i] for i in operands]
-            if row.arity == 2 and row.name in ("add", "sub", "mul", "div", "pow"):
-                names.append(f"({args[0]} {row} {args[1]})")
-            elif row.name == "power":
-                names.append(f"{args[0]}{row}")
-            else:
-                names.append(f"{row}({', '.join(args)})")
+            names.append(row.write(*[names[i] for i in operands]))
         return f"Expression({names[-1]})"
 
 
@@ -148,7 +142,7 @@ def expressions(
     result grows beyond LARGEST, becomes tanh of its first input instead. With batch_size,
     the first input is a 1-D array of that many examples and every example obeys the rules.
     """
-    rows = list(ops) if ops is not None else [r for r in table() if r.name not in ("sum", "mean")]
+    rows = list(ops) if ops is not None else [row for row in table() if not row.reduces]
     inputs: list[Any] = [draw(st.floats(-BOUND, BOUND)) for _ in range(n_inputs)]
     if batch_size is not None:
         examples = st.lists(st.floats(-BOUND, BOUND), min_size=batch_size, max_size=batch_size)

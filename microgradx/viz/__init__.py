@@ -15,14 +15,14 @@ from collections.abc import Collection
 
 import graphviz
 
-from microgradx.engine import Value
+from microgradx.engine import Edge, Value
 from microgradx.viz.player import Player, player, save_frames, save_gif, save_html
 from microgradx.viz.scene import DotNotFound, Scene, digraph, grad_flags, number
-from microgradx.viz.steps import Contribution, Step, backprop_steps
+from microgradx.viz.steps import Step, backprop_steps
 
 __all__ = [
-    "Contribution",
     "DotNotFound",
+    "Edge",
     "Player",
     "Step",
     "backprop_steps",

@@ -14,17 +14,16 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from microgradx.engine import Value, topological_order
+from microgradx.engine import Scope, Value, topological_order
 
-NEURON = re.compile(r"(?:^|\.)neurons\.\d+$")  # how nn.MLP names a neuron's output node
-COLLAPSE = (None, "neuron", "layer")
+COLLAPSE = (None, "neuron", "layer")  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
 FIGURE_SPACE = "\u2007"  # as wide as a digit
 FLAG_COLOURS = {
     "not finite": "#ff9896",
     "exploding": "#ffbb78",
     "vanishing": "#d9d9d9",
-    "dead relu": "#c5b0d5",
+    "dead": "#c5b0d5",  # an activation whose derivative is 0 for every example
 }
 
 
@@ -58,9 +57,9 @@ class Scene:
         self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
         self.names = _names(self.order)
         self.group = _groups(self.order, collapse) if collapse else {}
-        outputs = (n for n in self.order if n in self.group and NEURON.search(n.label))
-        in_order = dict.fromkeys(self.group[n] for n in outputs)  # as the forward pass meets them
-        self.group_ids = {name: f"g{i}" for i, name in enumerate(in_order)}
+        in_order = sorted(set(self.group.values()), key=lambda scope: scope.number)
+        self.group_ids = {scope: f"g{i}" for i, scope in enumerate(in_order)}  # model order
+        self.outputs = _outputs(self.order, self.group)
         drawn = sum(1 + (node.op is not None) for node in self.order if node not in self.group)
         drawn += len(self.group_ids)
         if drawn > max_nodes:
@@ -144,14 +143,14 @@ class Scene:
                 lines.append(f"  {op} [{attributes(op, extra)}];")
                 lines.append(f'  {op} -> {box} [id="e_{op}_{box}"];')
                 lines.extend(self._input_arrows(node, op, local_grads))
-        for name, box in self.group_ids.items():
-            members = [n for n in self.order if self.group.get(n) == name]
-            fields = [name, _describe_group(members)]
-            output = [n for n in members if n.label == name]  # a neuron's output (not a layer's)
-            if output:
-                fields.append(f"out {number(output[-1].data)}")
+        for group, box in self.group_ids.items():
+            members = [n for n in self.order if self.group.get(n) is group]
+            fields = [group.name, group.detail or f"{len(members)} nodes"]
+            output = self.outputs[group]
+            if len(output) == 1:  # a neuron's output (a layer has one per neuron)
+                fields.append(f"out {number(output[0].data)}")
                 if grads is not None:
-                    fields.append(grads[output[-1]].replace("grad", "out.grad", 1))
+                    fields.append(grads[output[0]].replace("grad", "out.grad", 1))
             fields += [f"⚠ {flags[n]}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
             extra = f', shape=record, style="filled,bold", label="{{{label}}}"'
@@ -184,12 +183,13 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
     and flags for troubled nodes: a gradient that is not finite, exploding (> 1e3), vanishing
     (< 1e-6), or a ReLU that is dead (all outputs 0). A collapsed neuron or layer is judged by
     its outputs: flagged if any is, else coloured by the largest. Call it after backward()."""
-    shown = [n for n in scene.order if n not in scene.group or NEURON.search(n.label)]
+    outputs = {n for nodes in scene.outputs.values() for n in nodes}
+    shown = [n for n in scene.order if n not in scene.group or n in outputs]
     sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
     flags: dict[Value, str] = {}
     for node in shown:
-        if node.op is not None and node.op.name == "relu" and np.all(np.asarray(node.data) == 0):
-            flags[node] = "dead relu"
+        if _dead(node):
+            flags[node] = f"dead {node.op}"
         elif not math.isfinite(sizes[node]):
             flags[node] = "not finite"
         elif sizes[node] > 1e3:
@@ -203,7 +203,7 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
         members = [n for n in shown if scene.box(n) == box]
         flagged = [flags[n] for n in members if n in flags]
         if flagged:
-            fills[box] = FLAG_COLOURS[flagged[0]]
+            fills[box] = FLAG_COLOURS.get(flagged[0], FLAG_COLOURS["dead"])
             continue
         size = max(
             sizes[n] for n in members
@@ -262,45 +262,36 @@ def _names(order: list[Value]) -> dict[Value, str]:
     return names
 
 
-def _groups(order: list[Value], collapse: str) -> dict[Value, str]:
-    """Which neuron (or layer) each node belongs to, from the names nn.MLP gives its nodes:
-    walking back from a neuron's output, its group takes the neuron's own parameters and the
-    unnamed nodes used only inside it; it stops at anything shared or named (the inputs of
-    the model, other neurons' outputs)."""
-    consumers: dict[Value, set[Value]] = {}
+def _groups(order: list[Value], collapse: str) -> dict[Value, Scope]:
+    """The neuron (or layer) each node was made in: the innermost scope of that kind around
+    the node's own scope. Nodes made outside every such scope (a model's inputs) are drawn alone."""
+    group: dict[Value, Scope] = {}
     for node in order:
-        for parent in node.parents:
-            consumers.setdefault(parent, set()).add(node)
-    group: dict[Value, str] = {}
-    for output in reversed([n for n in order if n.label and NEURON.search(n.label)]):
-        name = output.label if collapse == "neuron" else NEURON.sub("", output.label) or "layer"
-        members, stack = {output}, [output]
-        while stack:
-            for p in stack.pop().parents:
-                own = p.label == output.label or (
-                    p.op is None and p.label.startswith(output.label + ".")
-                )
-                if p not in members and p not in group and (own or not p.label):
-                    members.add(p)
-                    stack.append(p)
-        shrinking = True
-        while shrinking:  # drop unnamed nodes that something outside the group also uses
-            outside = {n for n in members if not n.label and not consumers.get(n, set()) <= members}
-            members -= outside
-            shrinking = bool(outside)
-        group.update(dict.fromkeys(members, name))
+        scope = node.scope
+        while scope is not None and scope.kind != collapse:
+            scope = scope.parent
+        if scope is not None:
+            group[node] = scope
     return group
 
 
-def _describe_group(members: list[Value]) -> str:
-    """A neuron's activation and parameter count, or a layer's count of neurons."""
-    neurons = [n for n in members if n.op is not None and NEURON.search(n.label)]
-    count = len({n.label for n in neurons})
-    parameters = sum(1 for n in members if n.op is None and n.label)
-    if count > 1:
-        return f"{count} neurons, {parameters} parameters"
-    activation = neurons[0].op.name if neurons and neurons[0].op is not None else "?"
-    return f"{'linear' if activation == 'add' else activation} neuron, {parameters} parameters"
+def _outputs(order: list[Value], group: Mapping[Value, Scope]) -> dict[Scope, list[Value]]:
+    """Each group's outputs: its nodes that a node outside the group uses, or the root."""
+    used_outside = {p for n in order for p in n.parents if group.get(p) is not group.get(n)}
+    outputs: dict[Scope, list[Value]] = {scope: [] for scope in group.values()}
+    for node in order:
+        if node in group and (node in used_outside or node is order[-1]):
+            outputs[group[node]].append(node)
+    return outputs
+
+
+def _dead(node: Value) -> bool:
+    """An activation whose local derivative is 0 for every example: no gradient gets through."""
+    if node.op is None or node.op.init is None:
+        return False
+    with np.errstate(all="ignore"):
+        local = node.op.local_grads(*[p.data for p in node.parents], node.data)[0]
+    return bool(np.all(np.asarray(local) == 0))
 
 
 def _record(text: str) -> str:

@@ -13,21 +13,8 @@ from typing import Any
 import numpy as np
 
 from microgradx import checks
-from microgradx.engine import Value, backpropagate
+from microgradx.engine import Edge, Value, backpropagate
 from microgradx.viz.scene import Scene, number
-
-INFIX = {"add", "sub", "mul", "div", "pow"}
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """One edge of a backward step: parent.grad += local_grad × upstream."""
-
-    parent: Value
-    local_grad: Any  # ∂node/∂parent
-    delta: Any  # local_grad × upstream: what this edge adds to parent.grad
-    grad_after: Any  # parent's gradient once it is added
-    accumulated: bool  # parent already had a gradient from another path (the += is visible)
 
 
 @dataclass(frozen=True)
@@ -38,7 +25,7 @@ class Step:
     kind: str
     node: Value
     upstream: Any
-    contributions: tuple[Contribution, ...]
+    contributions: tuple[Edge, ...]  # the engine's edges from this node to its inputs
     caption: str
 
 
@@ -63,19 +50,18 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
             f"{names[root]}.grad = 1 (∂{names[root]}/∂{names[root]} = 1): backpropagation starts",
         )
     )
-    walked: list[tuple[Value, Any, list[Contribution]]] = []
+    walked: list[list[Edge]] = []  # the edges of each node, in the order the engine walks them
 
-    def on_edge(
-        node: Value, upstream: Any, parent: Value, local: Any, delta: Any, after: Any
-    ) -> None:
-        if not walked or walked[-1][0] is not node:
-            walked.append((node, upstream, []))
-        walked[-1][2].append(Contribution(parent, local, delta, after, after is not delta))
+    def on_edge(edge: Edge) -> None:
+        if not walked or walked[-1][0].node is not edge.node:
+            walked.append([])
+        walked[-1].append(edge)
 
     checks.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
-    for node, upstream, contributions in walked:
-        lines = [_caption(node, upstream, c, names) for c in contributions]
-        steps.append(Step("backward", node, upstream, tuple(contributions), "\n".join(lines)))
+    for edges in walked:
+        node, upstream = edges[0].node, edges[0].upstream
+        lines = [_caption(edge, names) for edge in edges]
+        steps.append(Step("backward", node, upstream, tuple(edges), "\n".join(lines)))
     return steps
 
 
@@ -91,26 +77,17 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
 
 
 def _formula(node: Value, operands: list[str]) -> str:
-    op = node.op
-    assert op is not None
-    wrapped = [f"({x})" if x.startswith("-") else x for x in operands]  # -3.000**2 reads as -9
-    if op.name in INFIX:
-        return f" {op} ".join(wrapped)
-    if op.name == "power":
-        return f"{wrapped[0]}{op}"
-    if op.name == "neg":
-        return f"-{wrapped[0]}"
-    if op.name == "leaky_relu":
-        return f"leaky_relu({operands[0]}, slope {op.params[0]:g})"
-    return f"{op.name if op.name == op else op}({', '.join(operands)})"
+    assert node.op is not None
+    return node.op.write(*operands)
 
 
-def _caption(node: Value, upstream: Any, c: Contribution, names: dict[Value, str]) -> str:
-    n, p = names[node], names[c.parent]
-    arithmetic = f"{number(c.local_grad)} × {number(upstream)} = {number(c.delta)}"
+def _caption(edge: Edge, names: dict[Value, str]) -> str:
+    n, p = names[edge.node], names[edge.parent]
+    local, upstream, contribution = edge.local_grad, edge.upstream, edge.contribution
+    arithmetic = f"{number(local)} × {number(upstream)} = {number(contribution)}"
     text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad = {arithmetic}"
-    if np.ndim(c.delta) == 0 and (np.ndim(c.local_grad) > 0 or np.ndim(upstream) > 0):
+    if np.ndim(contribution) == 0 and (np.ndim(local) > 0 or np.ndim(upstream) > 0):
         # a single number met a batch: it gets the sum over the examples
-        summed = f"{number(c.local_grad)} × {number(upstream)}, summed = {number(c.delta)}"
+        summed = f"{number(local)} × {number(upstream)}, summed = {number(contribution)}"
         text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad = {summed}"
-    return text + (f", so {p}.grad = {number(c.grad_after)}" if c.accumulated else "")
+    return text + (f", so {p}.grad = {number(edge.grad_after)}" if edge.accumulated else "")
