@@ -373,3 +373,17 @@ def test_save_frames_removes_frames_of_an_earlier_longer_run(tmp_path: Path) -> 
     long = viz.save_frames((x * x + x).tanh(), tmp_path)
     short = viz.save_frames(x * 2, tmp_path)
     assert len(short) < len(long) and sorted(tmp_path.iterdir()) == sorted(short)
+
+
+def test_draw_takes_a_gradcheck_error_and_outlines_the_offending_input() -> None:
+    from microgradx.testing import GradcheckError, gradcheck
+
+    wrong = custom_op("wrong_cube", lambda a: a**3, lambda a, out: 2 * a**2)  # should be 3a²
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda a, b, c: a * b + wrong(c), 0.5, -2.0, 0.3)
+    assert raised.value.failing == [2]
+    source = viz.draw(raised.value).source
+    outlined = re.findall(r'label="\{(x\d)\|[^"]*", color="#d62728"', source)
+    assert outlined == ["x2"]
+    assert "{x0|data 0.5000|grad -2.000}" in source  # the graph after backward(): its gradients
+    assert viz.to_dot(raised.value) == source  # rebuilt afresh: gradients do not pile up
