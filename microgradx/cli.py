@@ -5,22 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from microgradx import Value, data, losses, nn, optim, train, viz
-from microgradx.engine import topological_order
-from microgradx.files import write_atomically
-
-DATASETS = {
-    "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
-    "moons": lambda seed: data.make_moons(1000, noise=0.1, seed=seed),
-    "xor": lambda seed: data.make_xor(1000, noise=0.05, seed=seed),
-    "spiral": lambda seed: data.make_spiral(1200, n_classes=3, noise=0.02, seed=seed),
-}
+from microgradx import examples, viz
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser = commands.add_parser("demo", help="train a small network and draw what it learned")
     demo_parser.add_argument(
         "--dataset",
-        choices=sorted(DATASETS),
+        choices=sorted(examples.DATASETS),
         default="circles",
         help="the toy dataset (default: circles)",
     )
@@ -82,14 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     if arguments.command == "neuron":
-        neuron()
+        examples.neuron()
         return 0
     if arguments.command == "graph":
         return graph(parser, arguments.expression, arguments.at, arguments.out)
     if arguments.out.exists() and not arguments.out.is_dir():
         parser.error(f"--out {arguments.out} is a file; give a folder")
     try:
-        demo(
+        examples.demo(
             arguments.dataset,
             arguments.epochs,
             arguments.seed,
@@ -102,80 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def demo(dataset: str, epochs: int, seed: int, out: Path, progress: bool = True) -> None:
-    """The article's experiment: a 2 → 4 → 6 → 6 → 4 → 1 ReLU network with a sigmoid output,
-    trained with Adam on binary cross-entropy; the spiral's three classes get three outputs
-    and cross-entropy instead."""
-    from microgradx import plot  # needs matplotlib: imported here so `neuron` works without it
-
-    X, y = DATASETS[dataset](seed)
-    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed)
-    X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
-    classes = int(y.max()) + 1
-    if classes == 2:
-        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=seed)
-        loss: Any = losses.binary_cross_entropy
-    else:
-        model = nn.MLP(2, [16, 16, classes], seed=seed)
-        loss = losses.cross_entropy
-    print(
-        f"Training {model} on {len(X_fit)} {dataset} points "
-        f"({len(X_val)} for validation, {len(X_test)} held out for testing)"
-    )
-    started = time.perf_counter()
-    history = train.fit(
-        model,
-        X_fit,
-        y_fit,
-        loss=loss,
-        optimizer=optim.Adam(model.parameters(), lr=0.01),
-        epochs=epochs,
-        validation=(X_val, y_val),
-        progress=progress,
-        seed=seed,
-    )
-    seconds = time.perf_counter() - started
-    print(
-        f"train accuracy {train.accuracy(model, X_fit, y_fit):.1%}, test accuracy "
-        f"{train.accuracy(model, X_test, y_test):.1%} ({history.epochs} epochs in {seconds:.1f} s)"
-    )
-
-    out.mkdir(parents=True, exist_ok=True)
-    figure = plot.decision_boundary(model, X_test, y_test).figure
-    figure.axes[0].set_title(f"{dataset}: decision boundary on the test set")
-    _save_figure(figure, out / "decision_boundary.png")
-    _save_figure(plot.history(history), out / "history.png")
-    nn.save(model, out / "model.json")
-    written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
-    try:
-        backprop_player(X_test[0], int(y_test[0]), classes, seed, out / "backprop.html")
-        written.append(out / "backprop.html")
-    except viz.DotNotFound as error:
-        print(f"skipped backprop.html: {error}", file=sys.stderr)
-    print(f"wrote {', '.join(map(str, written))}")
-
-
-def backprop_player(x: Any, label: int, classes: int, seed: int, path: Path) -> None:
-    """The step-by-step player for one example through a small network (2 → 2 → 1, or
-    2 → 2 → classes with cross-entropy when there are more than two classes)."""
-    outputs = 1 if classes == 2 else classes
-    last = "sigmoid" if classes == 2 else "linear"
-    small = nn.MLP(2, [2, outputs], activation="tanh", output_activation=last, seed=seed)
-    inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
-    scores = small(inputs)
-    if classes == 2:
-        loss = losses.binary_cross_entropy(scores, label)
-    else:
-        loss = losses.cross_entropy(scores, label)  # type: ignore[arg-type]
-    loss.label = "loss"
-    title = f"Backpropagation: one example (label {label}) through {small}"
-    viz.save_html(loss, path, title=title)
-
-
 def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
     """Build the formula's graph, run backward, and write the picture or the player.
     Mistakes in the formula, the numbers or --out exit with code 2 and one message."""
-    from microgradx import viz
     from microgradx.expression import ExpressionError, build
 
     values: dict[str, float] = {}
@@ -185,8 +104,8 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
         if not name.isidentifier() or not _is_number(number):
             parser.error(f"--at takes NAME=NUMBER, such as --at x=2.5; got {assignment!r}")
         values[name] = float(number)
-    if out.suffix not in GRAPH_FORMATS:
-        parser.error(f"--out must end in one of {' '.join(GRAPH_FORMATS)}; got {out.name!r}")
+    if out.suffix not in viz.FORMATS:
+        parser.error(f"--out must end in one of {' '.join(viz.FORMATS)}; got {out.name!r}")
     if not out.parent.is_dir() or out.is_dir():
         parser.error(
             f"--out {out}: {'is a folder' if out.is_dir() else 'its folder does not exist'}"
@@ -200,18 +119,12 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
         root = build(text, values)
         root.label = root.label or "out"
         if out.suffix == ".html":
-            viz.save_html(root, out, title=f"Backpropagation through {text}")
+            viz.save(root, out, title=f"Backpropagation through {text}")
         elif out.suffix == ".gif":
-            viz.save_gif(root, out)
-        else:
+            viz.save(root, out)
+        else:  # a still picture shows the gradients that backward() leaves on the nodes
             root.backward()
-            source = viz.to_dot(root)
-            content = (
-                source.encode()
-                if out.suffix == ".dot"
-                else viz.scene.run_dot(source, out.suffix[1:])
-            )
-            write_atomically(out, lambda temporary: Path(temporary).write_bytes(content))
+            viz.save(root, out)
     except ExpressionError as error:
         return fail(error.pointed())
     except (RecursionError, MemoryError):
@@ -224,9 +137,6 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
     return 0
 
 
-GRAPH_FORMATS = (".dot", ".svg", ".png", ".pdf", ".html", ".gif")
-
-
 def _is_number(text: str) -> bool:
     try:
         return math.isfinite(float(text))
@@ -234,45 +144,10 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def neuron() -> None:
-    """The neuron o = tanh(x1*w1 + x2*w2 + b): forward, backward, and every gradient."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1, x2w2 = x1 * w1, x2 * w2
-    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
-    total = x1w1 + x2w2
-    total.label = "x1w1+x2w2"
-    n = total + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-
-    print("The neuron o = tanh(x1*w1 + x2*w2 + b), after o.backward():\n")
-    print(f"  {'node':10} {'op':6} {'data':>9} {'grad = do/d(node)':>18}")
-    for node in topological_order(o):
-        print(f"  {node.label:10} {node.op or 'input':6} {node.data:9.4f} {node.grad:18.4f}")
-    local = 1 - o.data**2
-    print("\nRead it as the chain rule: do/dw1 = do/dn * dn/d(x1*w1) * d(x1*w1)/dw1")
-    print("                               = (1 - o²) * 1 * x1")
-    print(f"                               = {local:.4f} * 1 * {x1.data:.1f} = {w1.grad:.4f}")
-
-
 def _whole_number(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
-
-
-def _save_figure(figure: Any, path: Path) -> None:
-    """Save a figure atomically, then close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=120))
-    finally:
-        plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import math
 import subprocess
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import need
 
-from microgradx import data, nn, train
+from microgradx import cli, data, examples, nn, train
 from microgradx.cli import main
 from microgradx.testing import numerical_grad
 
@@ -33,6 +35,92 @@ def test_neuron_prints_every_gradient_of_the_neuron(capsys: pytest.CaptureFixtur
     for (name, value), slope in zip(point.items(), slopes):
         assert table[name] == (pytest.approx(value, abs=1e-4), pytest.approx(slope, abs=1e-4))
     assert table["o"][0] == pytest.approx(neuron(*point.values()), abs=1e-4)
+
+
+def test_the_neuron_lesson_agrees_with_the_chain_rule_by_hand(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    examples.neuron()
+    printed = capsys.readouterr().out
+    rows = {}
+    for line in printed.splitlines():
+        words = line.split()
+        if len(words) == 4 and words[0] != "node":
+            rows[words[0]] = (words[1], float(words[2]), float(words[3]))
+    x1, x2, w1, w2, b = 2.0, 0.0, -3.0, 1.0, 6.8813735870195432
+    n = x1 * w1 + x2 * w2 + b
+    o = math.tanh(n)
+    do_dn = 1 - o**2  # d tanh(n)/dn; n's sums pass it on unchanged, each product swaps factors
+    expected = {
+        "o": ("tanh", o, 1.0),
+        "n": ("+", n, do_dn),
+        "b": ("input", b, do_dn),
+        "x1w1+x2w2": ("+", x1 * w1 + x2 * w2, do_dn),
+        "x1*w1": ("*", x1 * w1, do_dn),
+        "x2*w2": ("*", x2 * w2, do_dn),
+        "x1": ("input", x1, do_dn * w1),
+        "w1": ("input", w1, do_dn * x1),
+        "x2": ("input", x2, do_dn * w2),
+        "w2": ("input", w2, do_dn * x2),
+    }
+    assert rows.keys() == expected.keys()
+    for name, (op, value, gradient) in expected.items():
+        assert rows[name] == (op, pytest.approx(value, abs=5e-5), pytest.approx(gradient, abs=5e-5))
+    assert printed.rstrip().endswith(f"= {do_dn:.4f} * 1 * {x1:.1f} = {do_dn * x1:.4f}")
+    assert main(["neuron"]) == 0 and capsys.readouterr().out == printed  # the CLI only calls it
+
+
+def test_the_demo_takes_plain_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    need("dot")  # for backprop.html
+    out = tmp_path / "new" / "folder"
+    examples.demo("xor", epochs=2, seed=1, out=str(out), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "backprop.html",
+        "decision_boundary.png",
+        "history.png",
+        "model.json",
+    ]
+    assert capsys.readouterr().out.startswith("Training MLP(2 → [4, 6, 6, 4] → 1, 117 parameters)")
+    with pytest.raises(ValueError, match="dataset must be one of circles, moons, xor, spiral"):
+        examples.demo("mnist", out=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_command_line_calls_only_the_public_library() -> None:
+    tree = ast.parse(inspect.getsource(cli))
+    imported = {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("microgradx")
+        for alias in node.names
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("microgradx")
+    }
+    assert imported == {
+        "microgradx.examples",
+        "microgradx.viz",
+        "microgradx.expression.ExpressionError",
+        "microgradx.expression.build",
+    }
+    used = {
+        f"{node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("viz", "examples")
+    }
+    assert used == {
+        "examples.DATASETS",
+        "examples.demo",
+        "examples.neuron",
+        "viz.DotNotFound",
+        "viz.FORMATS",
+        "viz.save",
+    }
 
 
 def test_demo_trains_and_writes_its_pictures_and_model(

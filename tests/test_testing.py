@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -80,18 +82,41 @@ def test_a_wrong_gradient_in_a_batch_names_the_element() -> None:
     assert failing == ["x0[1]"]
 
 
+def test_the_error_rebuilds_its_graph_at_the_failing_inputs() -> None:
+    wrong = custom_op("wrong_square", lambda a: a * a, lambda a, out: a)  # should be 2a
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda a, b: wrong(a) * b, 2.0, 3.0)
+    assert raised.value.failing == [0]
+    out, offenders = raised.value.graph()
+    assert out.data == 12.0  # a² · b at a = 2, b = 3
+    assert [(v.label, v.data, v.grad) for v in offenders] == [("x0", 2.0, 6.0)]  # a · b: wrong
+    (b,) = [p for p in out.parents if p.op is None]
+    assert (b.label, b.grad) == ("x1", 4.0)  # a², right
+
+
 def test_the_error_draws_the_graph_with_the_offender_highlighted() -> None:
     from conftest import need
+
+    from microgradx import viz
 
     wrong = custom_op("wrong_square", lambda a: a * a, lambda a, out: a)
     with pytest.raises(GradcheckError) as raised:
         gradcheck(lambda a, b: wrong(a) + b, 2.0, 1.0)
     assert raised.value.failing == [0]
-    source = raised.value.draw().source
+    source = viz.draw(raised.value).source
+    assert source == viz.to_dot(raised.value)
     assert re.search(r'\{x0\|[^}]*\}", color="#d62728"', source)
     assert not re.search(r'\{x1\|[^}]*\}", color=', source)
     need("dot")
-    assert raised.value.draw().pipe(format="svg").startswith(b"<?xml")
+    assert viz.draw(raised.value).pipe(format="svg").startswith(b"<?xml")
+
+
+def test_testing_does_not_import_viz() -> None:
+    """The layers: viz sits above testing, so testing works without drawing anything."""
+    code = "import sys, microgradx.testing; print(sorted(m for m in sys.modules if 'viz' in m))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert not hasattr(GradcheckError, "draw")
 
 
 def test_bad_calls() -> None:

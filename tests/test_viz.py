@@ -370,3 +370,104 @@ def test_save_frames_removes_frames_of_an_earlier_longer_run(tmp_path: Path) -> 
     long = viz.save_frames((x * x + x).tanh(), tmp_path)
     short = viz.save_frames(x * 2, tmp_path)
     assert len(short) < len(long) and sorted(tmp_path.iterdir()) == sorted(short)
+
+
+@pytest.mark.parametrize(
+    "suffix, magics",
+    [
+        (".dot", [b"digraph"]),
+        (".svg", [b"<?xml", b"<svg"]),
+        (".png", [b"\x89PNG\r\n\x1a\n"]),
+        (".pdf", [b"%PDF"]),
+        (".html", [b"<!DOCTYPE html", b"<html"]),
+        (".gif", [b"GIF87a", b"GIF89a"]),
+    ],
+)
+def test_save_picks_the_format_from_the_suffix(
+    suffix: str, magics: list[bytes], tmp_path: Path
+) -> None:
+    if suffix != ".dot":
+        need("dot")
+    path = tmp_path / f"neuron{suffix}"
+    viz.save(neuron(), path)
+    written = path.read_bytes()
+    assert any(written.startswith(magic) for magic in magics), written[:20]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_save_passes_options_on_and_draws_the_graph_as_it_is(tmp_path: Path) -> None:
+    o = neuron()
+    viz.save(o, tmp_path / "plain.dot")
+    assert "{o|data 0.7071|grad 0.000}" in (tmp_path / "plain.dot").read_text()  # no backward()
+    assert (tmp_path / "plain.dot").read_text() == viz.to_dot(o)
+    o.backward()
+    viz.save(o, tmp_path / "tb.dot", rankdir="TB", show_local_grads=True)
+    assert (tmp_path / "tb.dot").read_text() == viz.to_dot(o, rankdir="TB", show_local_grads=True)
+    assert "rankdir=TB" in (tmp_path / "tb.dot").read_text()
+    need("dot")
+    viz.save(o, tmp_path / "player.html", title="One neuron, <step> by step")
+    assert (
+        "<title>One neuron, &lt;step&gt; by step</title>" in (tmp_path / "player.html").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    "name, options, error, complaint",
+    [
+        (
+            "graph.txt",
+            {},
+            ValueError,
+            r"\.dot \.svg \.png \.pdf \.html \.gif files; got 'graph\.txt'",
+        ),
+        ("graph", {}, ValueError, r"\.dot \.svg \.png \.pdf \.html \.gif files; got 'graph'"),
+        ("nowhere/graph.dot", {}, FileNotFoundError, r"the folder .*nowhere does not exist"),
+        ("folder.svg", {}, IsADirectoryError, r"folder\.svg is a folder"),
+        ("graph.svg", {"title": "x"}, TypeError, r"\.svg files have no option 'title'.*rankdir"),
+        ("graph.html", {"rankdir": "TB"}, TypeError, r"\.html files have no option 'rankdir'"),
+        ("graph.gif", {"title": "x"}, TypeError, r"\.gif files have no option 'title'.*fps"),
+        ("graph.dot", {"fps": 2, "title": "x"}, TypeError, r"no option 'fps' or 'title'"),
+    ],
+)
+def test_save_refuses_what_it_cannot_write_and_writes_nothing(
+    name: str, options: dict[str, Any], error: type[Exception], complaint: str, tmp_path: Path
+) -> None:
+    (tmp_path / "folder.svg").mkdir()
+    for existing in ("graph.svg", "graph.html", "graph.gif", "graph.dot", "graph.txt"):
+        (tmp_path / existing).write_text("keep me")
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(error, match=complaint):
+        viz.save(neuron(), tmp_path / name, **options)
+    assert sorted(tmp_path.rglob("*")) == before
+    assert all(p.read_text() == "keep me" for p in tmp_path.glob("graph.*"))
+
+
+def test_a_save_that_fails_while_drawing_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    y = Value(1.0, label="x")
+    for _ in range(300):
+        y = y + 1.0
+    (tmp_path / "g.dot").write_text("keep me")
+    with pytest.raises(ValueError, match="max_nodes=500"):
+        viz.save(y, tmp_path / "g.dot")
+    (tmp_path / "g.svg").write_text("keep me")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # no dot to be found
+    with pytest.raises(viz.DotNotFound):
+        viz.save(neuron(), tmp_path / "g.svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "g.svg"]
+    assert (tmp_path / "g.dot").read_text() == (tmp_path / "g.svg").read_text() == "keep me"
+
+
+def test_draw_takes_a_gradcheck_error_and_outlines_the_offending_input() -> None:
+    from microgradx.testing import GradcheckError, gradcheck
+
+    wrong = custom_op("wrong_cube", lambda a: a**3, lambda a, out: 2 * a**2)  # should be 3a²
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda a, b, c: a * b + wrong(c), 0.5, -2.0, 0.3)
+    assert raised.value.failing == [2]
+    source = viz.draw(raised.value).source
+    outlined = re.findall(r'label="\{(x\d)\|[^"]*", color="#d62728"', source)
+    assert outlined == ["x2"]
+    assert "{x0|data 0.5000|grad -2.000}" in source  # the graph after backward(): its gradients
+    assert viz.to_dot(raised.value) == source  # rebuilt afresh: gradients do not pile up

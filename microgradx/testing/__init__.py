@@ -7,7 +7,7 @@
     check_op(my_custom_op)                                 # Hypothesis tries 200 inputs
 
 A mismatch raises `GradcheckError`, whose message is a table of every input with the analytic
-and the numeric derivative side by side, and whose `draw()` shows the graph with the offending
+and the numeric derivative side by side; `viz.draw(error)` shows the graph with the offending
 input highlighted. `strategies` holds the Hypothesis strategies (inputs inside an op's
 domain, random graphs); it needs Hypothesis (`pip install 'microgradx[testing]'`).
 """
@@ -30,8 +30,8 @@ __all__ = ["GradcheckError", "check_op", "gradcheck", "gradgradcheck", "numerica
 
 
 class GradcheckError(AssertionError):
-    """backward() and central differences disagree. The message is a table; `draw()` shows
-    the graph with the offending inputs outlined in red."""
+    """backward() and central differences disagree. The message is a table; `viz.draw(error)`
+    shows the graph with the offending inputs outlined in red."""
 
     def __init__(
         self, message: str, f: Callable[..., Any], inputs: Sequence[Any], failing: Sequence[int]
@@ -39,14 +39,13 @@ class GradcheckError(AssertionError):
         super().__init__(message)
         self.f, self.inputs, self.failing = f, list(inputs), list(failing)
 
-    def draw(self) -> Any:
-        """The graph of f at the failing inputs (a graphviz.Digraph), offenders highlighted."""
-        from microgradx import viz
-
+    def graph(self) -> tuple[Value, list[Value]]:
+        """f rebuilt at the failing inputs, after backward(): its output, and the inputs whose
+        gradients disagree."""
         values = [Value(x, label=f"x{i}") for i, x in enumerate(self.inputs)]
-        out = self.f(*values)
+        out: Value = self.f(*values)  # a scalar Value: the failed check built the same
         out.backward()
-        return viz.draw(out, highlight=[values[i] for i in self.failing])
+        return out, [values[i] for i in self.failing]
 
 
 def numerical_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6) -> tuple[Any, ...]:

@@ -5,22 +5,32 @@
     viz.backprop_steps(y)               # every step, with its chain-rule arithmetic
     viz.save_html(y, "backprop.html")   # the step-by-step player, one offline HTML file
     viz.player(y)                       # the same player in a notebook cell
+    viz.save(y, "graph.svg")            # the suffix picks: .dot .svg .png .pdf .html .gif
+    viz.draw(error)                     # a GradcheckError: its graph, offending inputs in red
 
-Rendering (draw, save_html, save_frames, save_gif) needs Graphviz's `dot` program.
+Rendering (draw, save_html, save_frames, save_gif, and save but for .dot) needs Graphviz's
+`dot` program.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import inspect
+import os
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any
 
 import graphviz
 
 from microgradx.engine import Edge, Value
+from microgradx.files import write_atomically
+from microgradx.testing import GradcheckError
 from microgradx.viz.player import Player, player, save_frames, save_gif, save_html
-from microgradx.viz.scene import DotNotFound, Scene, digraph, grad_flags, number
+from microgradx.viz.scene import DotNotFound, Scene, digraph, grad_flags, number, run_dot
 from microgradx.viz.steps import Step, backprop_steps
 
 __all__ = [
+    "FORMATS",
     "DotNotFound",
     "Edge",
     "Player",
@@ -28,6 +38,7 @@ __all__ = [
     "backprop_steps",
     "draw",
     "player",
+    "save",
     "save_frames",
     "save_gif",
     "save_html",
@@ -35,8 +46,11 @@ __all__ = [
 ]
 
 
+FORMATS = (".dot", ".svg", ".png", ".pdf", ".html", ".gif")  # the suffixes save() writes
+
+
 def to_dot(
-    root: Value,
+    root: Value | GradcheckError,
     rankdir: str = "LR",
     show_grad: bool = True,
     show_local_grads: bool = False,
@@ -51,8 +65,13 @@ def to_dot(
     show_local_grads writes ∂out/∂input on each arrow; highlight outlines some nodes in red;
     collapse="neuron" or "layer" draws each neuron or layer of an nn model as one box;
     color="grad" fills boxes by |grad| (log scale) and flags gradients that are not finite,
-    exploding (> 1e3), vanishing (< 1e-6), and dead ReLUs.
+    exploding (> 1e3), vanishing (< 1e-6), and dead ReLUs. root may be a GradcheckError: its
+    function is rebuilt at the failing inputs and the inputs whose gradients disagree are
+    highlighted.
     """
+    if isinstance(root, GradcheckError):
+        root, offenders = root.graph()
+        highlight = [*highlight, *offenders]
     if color not in (None, "grad"):
         raise ValueError(f"color must be None or 'grad', got {color!r}")
     scene = Scene(root, collapse, max_nodes)
@@ -68,7 +87,49 @@ def to_dot(
     )
 
 
-def draw(root: Value, **options: object) -> graphviz.Digraph:
+def draw(root: Value | GradcheckError, **options: object) -> graphviz.Digraph:
     """The graph as a graphviz.Digraph (same options as to_dot): it shows inline in Jupyter,
     and `.render("neuron", format="svg")` writes svg, png or pdf."""
     return digraph(to_dot(root, **options))  # type: ignore[arg-type]
+
+
+def save(root: Value, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write root's picture to path, the suffix choosing what: .dot (DOT text), .svg .png .pdf
+    (the graph drawn by dot), .html (the step-by-step player), .gif (its steps animated).
+
+    Options go to to_dot, save_html or save_gif. The graph is drawn as it is: call
+    root.backward() first for .dot .svg .png .pdf to show gradients (the player computes its
+    own). The file is written atomically; on any error nothing is written.
+    """
+    path = Path(path)
+    if path.suffix not in FORMATS:
+        raise ValueError(f"viz.save writes {' '.join(FORMATS)} files; got {path.name!r}")
+    writer = _WRITERS[path.suffix]
+    accepted = [name for name in inspect.signature(writer).parameters if name not in _GIVEN]
+    wrong = [name for name in options if name not in accepted]
+    if wrong:
+        raise TypeError(
+            f"viz.save: {path.suffix} files have no option {' or '.join(map(repr, wrong))}; "
+            f"their options are {', '.join(accepted)}"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"viz.save: {path} is a folder; give a file name inside it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"viz.save: the folder {path.parent} does not exist")
+    if writer is not to_dot:
+        writer(root, path, **options)
+        return
+    source = to_dot(root, **options)
+    content = source.encode() if path.suffix == ".dot" else run_dot(source, path.suffix[1:])
+    write_atomically(path, lambda temporary: Path(temporary).write_bytes(content))
+
+
+_WRITERS: dict[str, Callable[..., Any]] = {
+    ".dot": to_dot,
+    ".svg": to_dot,
+    ".png": to_dot,
+    ".pdf": to_dot,
+    ".html": save_html,
+    ".gif": save_gif,
+}
+_GIVEN = ("root", "path")  # the parameters save() fills in itself

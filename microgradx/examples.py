@@ -1,0 +1,141 @@
+"""The experiments the `microgradx` command runs, as functions you can call yourself.
+
+    examples.neuron()                        # one neuron: forward, backward, every gradient
+    examples.demo("moons", epochs=100)       # train a network, write its pictures to out/
+
+The demo needs matplotlib (`pip install 'microgradx[plot]'`); the neuron needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from microgradx import Value, checks, data, losses, nn, optim, train, viz
+from microgradx.engine import topological_order
+from microgradx.files import write_atomically
+
+__all__ = ["DATASETS", "backprop_player", "demo", "neuron"]
+
+DATASETS: dict[str, Callable[[int], tuple[Any, Any]]] = {  # name -> seed -> (X, y)
+    "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
+    "moons": lambda seed: data.make_moons(1000, noise=0.1, seed=seed),
+    "xor": lambda seed: data.make_xor(1000, noise=0.05, seed=seed),
+    "spiral": lambda seed: data.make_spiral(1200, n_classes=3, noise=0.02, seed=seed),
+}
+
+
+def demo(
+    dataset: str = "circles",
+    epochs: int = 300,
+    seed: int = 0,
+    out: str | os.PathLike[str] = "out",
+    progress: bool = True,
+) -> None:
+    """Train a network on a toy dataset; write its decision boundary, history, model, player."""
+    from microgradx import plot  # needs matplotlib: imported here so `neuron` works without it
+
+    make = DATASETS[checks.choice("dataset", dataset, DATASETS)]
+    out = Path(out)
+    X, y = make(seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed)
+    X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
+    classes = int(y.max()) + 1
+    if classes == 2:  # the article's network: ReLU inside, a sigmoid for the probability
+        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=seed)
+        loss: Any = losses.binary_cross_entropy
+    else:  # one score per class, turned into probabilities by cross-entropy's softmax
+        model = nn.MLP(2, [16, 16, classes], seed=seed)
+        loss = losses.cross_entropy
+    print(
+        f"Training {model} on {len(X_fit)} {dataset} points "
+        f"({len(X_val)} for validation, {len(X_test)} held out for testing)"
+    )
+    started = time.perf_counter()
+    history = train.fit(
+        model,
+        X_fit,
+        y_fit,
+        loss=loss,
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=epochs,
+        validation=(X_val, y_val),
+        progress=progress,
+        seed=seed,
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"train accuracy {train.accuracy(model, X_fit, y_fit):.1%}, test accuracy "
+        f"{train.accuracy(model, X_test, y_test):.1%} ({history.epochs} epochs in {seconds:.1f} s)"
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot.decision_boundary(model, X_test, y_test).figure
+    figure.axes[0].set_title(f"{dataset}: decision boundary on the test set")
+    _save_figure(figure, out / "decision_boundary.png")
+    _save_figure(plot.history(history), out / "history.png")
+    nn.save(model, out / "model.json")
+    written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
+    try:
+        backprop_player(X_test[0], int(y_test[0]), classes, seed, out / "backprop.html")
+        written.append(out / "backprop.html")
+    except viz.DotNotFound as error:
+        print(f"skipped backprop.html: {error}", file=sys.stderr)
+    print(f"wrote {', '.join(map(str, written))}")
+
+
+def backprop_player(
+    x: Any, label: int, classes: int, seed: int, path: str | os.PathLike[str]
+) -> None:
+    """Write the step-by-step player of one example (x, label) through a 2 → 2 → 1 network."""
+    outputs = 1 if classes == 2 else classes  # more than two classes: 2 → 2 → classes
+    last = "sigmoid" if classes == 2 else "linear"
+    small = nn.MLP(2, [2, outputs], activation="tanh", output_activation=last, seed=seed)
+    inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
+    scores = small(inputs)
+    if classes == 2:
+        loss = losses.binary_cross_entropy(scores, label)
+    else:
+        loss = losses.cross_entropy(scores, label)  # type: ignore[arg-type]
+    loss.label = "loss"
+    title = f"Backpropagation: one example (label {label}) through {small}"
+    viz.save_html(loss, path, title=title)
+
+
+def neuron() -> None:
+    """Print the neuron o = tanh(x1*w1 + x2*w2 + b): every node's value and do/d(node)."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
+    total = x1w1 + x2w2
+    total.label = "x1w1+x2w2"
+    n = total + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+
+    print("The neuron o = tanh(x1*w1 + x2*w2 + b), after o.backward():\n")
+    print(f"  {'node':10} {'op':6} {'data':>9} {'grad = do/d(node)':>18}")
+    for node in topological_order(o):
+        print(f"  {node.label:10} {node.op or 'input':6} {node.data:9.4f} {node.grad:18.4f}")
+    local = 1 - o.data**2
+    print("\nRead it as the chain rule: do/dw1 = do/dn * dn/d(x1*w1) * d(x1*w1)/dw1")
+    print("                               = (1 - o²) * 1 * x1")
+    print(f"                               = {local:.4f} * 1 * {x1.data:.1f} = {w1.grad:.4f}")
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    """Save a figure atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=120))
+    finally:
+        plt.close(figure)
