@@ -15,27 +15,35 @@ from __future__ import annotations
 import itertools
 import operator
 import threading
-from collections.abc import Callable
-from contextlib import ContextDecorator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import ContextDecorator, contextmanager
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microgradx import checks, ops
+from microgradx import errors, ops
 from microgradx.ops import Op
 
-# --- Value's methods and operators are made from the op table -----------------------------
+# --- Value's methods and operators are made from the op table (see the loop below Value) ---
 
 
-def _unary(op: Op) -> Callable[[Value], Value]:
-    def method(self: Value) -> Value:
-        return record(op, (self,))
+def _unary(row: Op | Callable[..., Op]) -> Callable[..., Value]:
+    """x.tanh() for a row; x.leaky_relu(0.1) for a family, which makes its row from a constant."""
 
-    method.__doc__ = f"{op.write('self')} = {op.maths[0]}: the op table's row {op.name!r}"
+    def method(self: Value, *constants: Any) -> Value:
+        if isinstance(row, Op):
+            return apply(row, self)
+        numbers = [errors.finite_number(f"the constant of {row.__name__}", c) for c in constants]
+        return apply(row(*numbers), self)
+
+    method.__doc__ = f"{row.maths[0]}: row {row.name!r}" if isinstance(row, Op) else row.__doc__
     return method
 
 
 def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """self + other, or other + self when reflected (2 * x calls x.__rmul__(2))."""
+
     def method(self: Value, other: Any) -> Value:
         if not isinstance(other, Value):
             try:
@@ -44,15 +52,6 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
                 return NotImplemented  # type: ignore[no-any-return]  # Python names the op
         return record(op, (other, self) if reflected else (self, other))
 
-    method.__doc__ = op.write("other", "self") if reflected else op.write("self", "other")
-    return method
-
-
-def _family(make: Callable[..., Op]) -> Callable[..., Value]:
-    def method(self: Value, *constants: Any) -> Value:
-        return apply(make(*[checks.finite_number("a constant", c) for c in constants]), self)
-
-    method.__doc__ = make.__doc__
     return method
 
 
@@ -73,16 +72,24 @@ class Value:
     # rather than two, which halves the work Python's cycle collector does on a big graph.
     __slots__ = ("__weakref__", "_a", "_b", "data", "grad", "label", "op", "scope")
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
-    data: Any  # a float, or a 1-D array: one number per example
-    grad: Any  # d(output)/d(this node), filled in by backward(); same shape as data
-    label: str  # a name for pictures and error messages ("" for none)
-    op: Op | None  # the row of the op table that made this node; None for an input
-    scope: Scope | None  # the scope (neuron, layer, loss) open when the node was made
-    _a: Value | None  # first input
-    _b: Any  # second input; for three or more, a tuple of all but the first
 
-    def __init__(self, data: Any, label: str = "") -> None:
-        _fill(self, checks.as_data(data), checks.as_label(label), None, ())
+    def __init__(
+        self, data: Any, label: str = "", op: Op | None = None, parents: tuple[Value, ...] = ()
+    ) -> None:
+        """A number, or a batch (a 1-D array). The engine also passes the row that made the
+        node and its inputs: this is the one place a node is built."""
+        if op is None:  # an input: check what it holds
+            data, label = errors.as_data(data), errors.as_label(label)
+        self.data: Any = data  # a float, or a 1-D array: one number per example
+        self.grad: Any = 0.0  # d(output)/d(this node), filled in by backward()
+        self.label: str = label  # a name for pictures and error messages ("" for none)
+        self.scope: Scope | None = _thread.scope  # the scope open when the node was made
+        self.op: Op | None = None  # the row of the op table that made it; None for an input
+        self._a: Value | None = None  # its first input
+        self._b: Any = None  # its second input; for three or more, a tuple of all but the first
+        if op is not None and not _thread.paused:  # inside no_grad(): no graph
+            self.op, self._a = op, parents[0]
+            self._b = parents[1] if len(parents) == 2 else parents[1:] or None
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -93,7 +100,7 @@ class Value:
         return (a, *b) if b.__class__ is tuple else (a, b)  # type: ignore[arg-type,return-value]
 
     def __repr__(self) -> str:
-        text = f"Value(data={checks.show(self.data)}, grad={checks.show(self.grad)}"
+        text = f"Value(data={errors.show(self.data)}, grad={errors.show(self.grad)}"
         text += f", label={self.label!r}" if self.label else ""
         return text + (f", op={str(self.op)!r})" if self.op is not None else ")")
 
@@ -101,15 +108,13 @@ class Value:
         """self ** exponent: the row x ** n for a number n, the row pow for a Value."""
         if isinstance(exponent, Value):
             return apply(ops.POW, self, exponent)
-        return apply(ops.power(checks.finite_number("an exponent", exponent)), self)
+        return apply(ops.power(errors.finite_number("an exponent", exponent)), self)
 
     def item(self) -> float:
         """The data as a plain float."""
-        if isinstance(self.data, np.ndarray):
-            if self.data.size == 1:
-                return float(self.data[0])
-            raise checks.not_reduced(self, "item()")
-        return float(self.data)
+        if isinstance(self.data, np.ndarray) and self.data.size != 1:
+            raise errors.not_reduced(self, "item()")
+        return float(self.data[0] if isinstance(self.data, np.ndarray) else self.data)
 
     def detach(self) -> Value:
         """The same data as a new input node: gradients stop here."""
@@ -122,9 +127,9 @@ class Value:
         fresh gradients on every call.
         """
         if isinstance(self.data, np.ndarray):
-            raise checks.not_reduced(self, "backward()")
+            raise errors.not_reduced(self, "backward()")
         grads = backpropagate(self)
-        checks.finite_gradients(self, grads)  # before anything is stored: all or nothing
+        errors.finite_gradients(self, grads)  # before anything is stored: all or nothing
         for node, grad in grads.items():
             node.grad = node.grad + grad if node.op is None else grad
 
@@ -137,14 +142,15 @@ class Value:
         def __getattr__(self, name: str) -> Callable[..., Value]: ...  # x.tanh(), x.relu(), ...
 
 
-def _fill(node: Value, data: Any, label: str, op: Op | None, parents: tuple[Value, ...]) -> None:
-    """The one place a node's fields are set (a new field on Value goes here)."""
-    node.data, node.grad, node.label, node.scope = data, 0.0, label, _thread.scope
-    if op is None or _thread.paused:  # an input, or inside no_grad(): no graph
-        node.op = node._a = node._b = None
-    else:
-        node.op, node._a = op, parents[0]
-        node._b = None if len(parents) == 1 else parents[1] if len(parents) == 2 else parents[1:]
+for _row in ops.OPS.values():  # x.tanh(), x + y and 2 * x; a method written above wins
+    if _row.method and _row.method not in vars(Value):
+        setattr(Value, _row.method, _unary(_row) if _row.arity == 1 else _binary(_row))
+    if _row.method and _row.arity == 2:
+        setattr(Value, "__r" + _row.method[2:], _binary(_row, reflected=True))
+for _name, _make in ops.CALLS.items():  # a family written as a call: x.leaky_relu(0.1)
+    setattr(Value, _name, _unary(_make))
+for _test in (operator.lt, operator.le, operator.gt, operator.ge):
+    setattr(Value, f"__{_test.__name__}__", _compare(_test))
 
 
 def apply(op: Op, *operands: Any) -> Value:
@@ -161,33 +167,19 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
             data = op.forward(parents[0].data)
         else:
             data = op.forward(*[parent.data for parent in parents])
-    except ops.OutsideDomain as problem:
-        raise checks.outside_domain(op, parents, problem) from None
-    except (ArithmeticError, ValueError) as error:  # "math domain error", batch sizes, ...
-        raise checks.forward_failed(op, parents, error) from None
+    except (ops.OutsideDomain, ArithmeticError, ValueError) as error:  # log(-1), sizes, ...
+        raise errors.forward_failed(op, parents, error) from None
     if data.__class__ is float:
         if data - data != 0.0:  # inf or nan: an overflow, unless an input was already so
-            checks.finite_result(op, parents, data)
-    elif len(parents) > 1:
-        checks.same_batch_size(op, parents)
-    node = _new(Value)
-    _fill(node, data, "", op, parents)
-    return node
+            errors.finite_result(op, parents, data)
+    elif len(parents) > 1 and (mismatch := errors.different_batches(op, parents)):
+        raise mismatch
+    return Value(data, "", op, parents)
 
 
-_new = object.__new__
-
-
-class Edge(NamedTuple):
-    """One edge of the backward walk: parent.grad += local_grad × upstream."""
-
-    node: Value  # the node whose gradient flows back
-    upstream: Any  # node's gradient: ∂root/∂node
-    parent: Value  # one of node's inputs
-    local_grad: Any  # ∂node/∂parent, from the op table
-    contribution: Any  # local_grad × upstream: what this edge adds to parent's gradient
-    grad_after: Any  # parent's gradient once it is added
-    accumulated: bool  # parent already had a gradient from another path: the += is visible
+Edge = namedtuple("Edge", "node upstream parent local_grad contribution grad_after accumulated")
+"""One edge of the backward walk: parent's gradient += local_grad (∂node/∂parent) × upstream
+(∂root/∂node) = contribution, making grad_after; accumulated: parent had a gradient already."""
 
 
 def backpropagate(
@@ -219,12 +211,14 @@ def backpropagate(
                     if contribution.__class__ is not float and parent.data.__class__ is float:
                         contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
-                    grads[parent] = contribution if before is None else before + contribution
+                    after = grads[parent] = (
+                        contribution if before is None else before + contribution
+                    )
                     if on_edge is not None:
-                        edge = (node, upstream, parent, local_grad, contribution, grads[parent])
+                        edge = (node, upstream, parent, local_grad, contribution, after)
                         on_edge(Edge(*edge, accumulated=before is not None))
             except ArithmeticError as error:
-                raise checks.not_finite_backward(node, error) from None
+                raise errors.not_finite_backward(node, error) from None
     return grads
 
 
@@ -232,7 +226,7 @@ def topological_order(root: Value) -> list[Value]:
     """Every node that root depends on, each after its parents, root last. No recursion."""
     order: list[Value] = []
     visited: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]  # (node, are its parents in order yet?)
+    stack = [(root, False)]  # (node, are its parents in the order yet?)
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
@@ -240,59 +234,44 @@ def topological_order(root: Value) -> list[Value]:
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
-            for parent in reversed(node.parents):
-                if parent not in visited:
-                    stack.append((parent, False))
+            stack.extend(
+                (parent, False) for parent in reversed(node.parents) if parent not in visited
+            )
     return order
 
 
-for _row in ops.OPS.values():  # x.tanh(), x + y and 2 * x; a method written above wins
-    if _row.method and _row.method not in vars(Value):
-        setattr(Value, _row.method, _unary(_row) if _row.arity == 1 else _binary(_row))
-    if _row.method and _row.arity == 2:
-        setattr(Value, "__r" + _row.method[2:], _binary(_row, reflected=True))
-for _name, _make in ops.FAMILIES.items():  # families written as a call: x.leaky_relu(0.1)
-    if _name in ops.FUNCTIONS:
-        setattr(Value, _name, _family(_make))
-for _test in (operator.lt, operator.le, operator.gt, operator.ge):
-    setattr(Value, f"__{_test.__name__}__", _compare(_test))
+def _batch_total(contribution: Any) -> Any:
+    """A float node that met a batch gets the sum of the per-example gradients."""
+    if isinstance(contribution, Value):
+        return contribution.sum() if isinstance(contribution.data, np.ndarray) else contribution
+    return float(contribution.sum())
 
 
 # --- no_grad and scopes: per-thread state ---------------------------------------------------
 
 
-_scopes_made = itertools.count()
-
-
 class Scope:
     """A named part of a computation: a neuron, a layer, a loss. Every node made while it is
-    open points to it (`node.scope`), so pictures group nodes by structure, not by labels."""
+    open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
+    `detail` describes it ("relu neuron, 3 parameters"); scopes made earlier number lower."""
 
     __slots__ = ("detail", "kind", "name", "number", "parent")
+    _made = itertools.count()
 
     def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
-        self.name, self.kind, self.parent = name, kind, parent
-        self.detail = ""  # a short description for pictures: "relu neuron, 3 parameters"
-        self.number = next(_scopes_made)  # scopes made earlier come first in pictures
-
-    def path(self) -> list[Scope]:
-        """This scope and the ones around it, outermost first."""
-        found: list[Scope] = []
-        scope: Scope | None = self
-        while scope is not None:
-            found.append(scope)
-            scope = scope.parent
-        return found[::-1]
+        self.name, self.kind, self.parent, self.detail = name, kind, parent, ""
+        self.number = next(Scope._made)
 
     def __repr__(self) -> str:
-        return f"Scope({'/'.join(s.name for s in self.path())!r}, kind={self.kind!r})"
+        return f"Scope({self.name!r}, kind={self.kind!r})"
 
 
 class _State(threading.local):
+    paused = False  # inside no_grad(): no graph
+    scope: Scope | None = None  # the innermost open scope
+
     def __init__(self) -> None:
-        self.paused = False  # inside no_grad(): no graph
-        self.saved: list[bool] = []  # the switch's value before each `with` still open
-        self.scope: Scope | None = None  # the innermost open scope
+        self.saved: list[bool] = []  # the switch's value before each no_grad() still open
 
 
 _thread = _State()
@@ -318,34 +297,13 @@ class enable_grad(no_grad):
     pause = False
 
 
-class scope(ContextDecorator):
+@contextmanager
+def scope(name: str | Scope, kind: str = "") -> Iterator[Scope]:
     """`with scope("loss", kind="loss"):` opens a new Scope inside the current one (or enters
     an existing Scope); every node made inside points to it. Modules and losses use this."""
-
-    def __init__(self, name: str | Scope, kind: str = "") -> None:
-        self.name, self.kind = name, kind
-        self.outer: Scope | None = None
-
-    def __enter__(self) -> Scope:
-        self.outer = _thread.scope
-        name = self.name
-        _thread.scope = name if isinstance(name, Scope) else Scope(name, self.kind, self.outer)
-        return _thread.scope
-
-    def __exit__(self, *exc: object) -> None:
-        _thread.scope = self.outer
-
-
-def current_scope() -> Scope | None:
-    """The innermost scope open in this thread (None outside every scope)."""
-    return _thread.scope
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _batch_total(contribution: Any) -> Any:
-    """A float node that met a batch gets the sum of the per-example gradients."""
-    if isinstance(contribution, Value):
-        return contribution.sum() if isinstance(contribution.data, np.ndarray) else contribution
-    return float(contribution.sum())
+    outer = _thread.scope
+    _thread.scope = name if isinstance(name, Scope) else Scope(name, kind, outer)
+    try:
+        yield _thread.scope
+    finally:
+        _thread.scope = outer

@@ -17,6 +17,11 @@ from typing import Any
 from microgradx import ops
 from microgradx.engine import Value, apply
 
+FUNCTIONS: dict[str, Any] = {
+    **{row.name: row for row in ops.ROWS if row.notation.startswith(row.name + "(")},
+    **ops.CALLS,
+}
+"""What a formula may call: the rows written as a call (tanh(x)), and families (leaky_relu)."""
 OPERATORS: dict[type, str] = {
     ast.Add: "+",
     ast.Sub: "-",
@@ -100,11 +105,9 @@ def _arithmetic(symbol: str, left: Any, right: Any) -> Any:
 def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
     """tanh(x): a row of the op table; leaky_relu(x, 0.1): a family of rows, with its constant."""
     name = node.func.id if isinstance(node.func, ast.Name) else ""
-    function = ops.FUNCTIONS.get(name)
+    function = FUNCTIONS.get(name)
     if function is None:
-        raise _error(
-            f"only these functions can be called: {', '.join(ops.FUNCTIONS)}", node.func, text
-        )
+        raise _error(f"only these functions can be called: {', '.join(FUNCTIONS)}", node.func, text)
     constants = 0 if isinstance(function, ops.Op) else len(inspect.signature(function).parameters)
     if node.keywords or not 1 <= len(node.args) <= 1 + constants:
         raise _error(f"{name} takes one argument{' and a constant' * constants}", node, text)

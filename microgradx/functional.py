@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import checks, ops
-from microgradx.checks import as_data
+from microgradx import errors, ops
 from microgradx.engine import Value, apply, backpropagate, enable_grad
+from microgradx.errors import as_data
 
 _nesting = threading.local()  # how many grad() calls this thread is inside
 
@@ -93,7 +93,7 @@ def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
         )
     grads = backpropagate(out, create_graph=differentiable)
     if not differentiable:
-        checks.finite_gradients(out, grads)
+        errors.finite_gradients(out, grads)
     return grads
 
 
@@ -144,13 +144,11 @@ def custom_op(
     letters = [chr(ord("a") + i) for i in range(arity)]  # a, b, ...: the inputs in `maths`
     return CustomOp(
         name,
-        name,
         lambda *inputs: as_data(forward(*inputs)),
         lambda *inputs_and_out: tuple(g(*inputs_and_out) for g in local_grads),
+        maths or (f"{name}({', '.join(letters)})", *(f"∂{name}/∂{x}" for x in letters)),
         arity=arity,
-        domain=domain,
+        domain=domain or (ops.ALL,) * arity,
         kinks=kinks,
-        maths=maths or (f"{name}({', '.join(letters)})", *(f"∂{name}/∂{x}" for x in letters)),
         method="",
-        custom=True,
     )

@@ -21,7 +21,11 @@ from microgradx import checks, ops
 from microgradx.engine import Scope, Value, apply, scope
 from microgradx.files import write_text
 
-ACTIVATIONS = ("linear", *ops.ACTIVATIONS)  # linear, then every activation row of the op table
+ACTIVATION_ROWS = {
+    row.name: row for row in (*ops.ROWS, *(make() for make in ops.CALLS.values())) if row.init
+}
+"""The op table's activation rows by name (a family such as leaky_relu with its default)."""
+ACTIVATIONS = ("linear", *ACTIVATION_ROWS)  # the activations a neuron may use
 INITS = ("auto", "he", "xavier", "uniform")
 FORMAT, VERSION = "microgradx-model", 1
 DROPOUT = "is the fraction of outputs to zero,"
@@ -317,7 +321,7 @@ class MLP(Module):
 
 def activate(x: Value, activation: str) -> Value:
     """Apply an activation by name: linear (none), or an activation row of the op table."""
-    return x if activation == "linear" else apply(ops.ACTIVATIONS[activation], x)
+    return x if activation == "linear" else apply(ACTIVATION_ROWS[activation], x)
 
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
@@ -423,7 +427,7 @@ def _batch_shape(value: Value) -> tuple[int, ...]:
 def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Generator) -> Any:
     """Initial weights: He for ReLU-like activations, Xavier for the others, or U(-1, 1)."""
     if init == "auto":  # as the activation's row says; a linear neuron takes xavier
-        row = ops.ACTIVATIONS.get(activation)
+        row = ACTIVATION_ROWS.get(activation)
         init = row.init if row is not None and row.init else "xavier"
     if init == "uniform":
         return rng.uniform(-1, 1, nin)

@@ -30,46 +30,31 @@ EXP_MAX = math.log(sys.float_info.max)  # exp(x) overflows a float beyond this
 
 
 class Op(str):
-    """One row of the op table. The row *is* its symbol, so `node.op == "*"` reads naturally.
-
-    - `notation`: how it is written, {0} and {1} standing for the inputs ("{0} * {1}").
-    - `maths`: the forward, then each local derivative, as text in a, b ("1 - tanh(a)²").
-    - `method`: the Value method that applies it ("tanh", "__mul__"; "" for none).
-    - `domain`: per input, the open interval where the op and its derivatives are finite.
-    - `kinks`: points where the first *or second* derivative jumps (relu at 0, softsign at 0);
-      gradient checks keep away from them, because central differences fail there.
-    - `init`: as a neuron's activation, the weight initialization that suits it (None: the
-      op is not an activation). `reduces`: a batch reduction (sum, mean).
-    - `params`: the constant of a family of rows (n in x ** n). `custom`: made by custom_op.
-    """
+    """One row of the op table. The row *is* its symbol, so `node.op == "*"` reads naturally."""
 
     name: str
-    arity: int
-    forward: Function
-    local_grads: Function
-    notation: str
-    maths: tuple[str, ...]
-    method: str
-    domain: tuple[Interval, ...]
-    kinks: tuple[float, ...]
-    init: str | None
-    reduces: bool
-    params: tuple[float, ...]
-    custom: bool
+    arity: int  # how many inputs
+    forward: Function  # the output from the inputs' floats or arrays
+    local_grads: Function  # (∂out/∂a, ∂out/∂b, ...) from the inputs and out
+    notation: str = ""  # how it is written, {0} and {1} standing for the inputs: "{0} * {1}"
+    maths: tuple[str, ...] = ()  # the forward, then each local derivative: "1 - tanh(a)²"
+    method: str = ""  # the Value method that applies it: "tanh", "__mul__"; "" for none
+    domain: tuple[Interval, ...] = ()  # per input, the open interval where it is finite
+    kinks: tuple[float, ...] = ()  # where the first *or second* derivative jumps (relu at 0):
+    # gradient checks keep away from them, because central differences fail there
+    init: str | None = None  # as a neuron's activation, the initialization that suits it
+    reduces: bool = False  # a batch reduction (sum, mean)
+    params: tuple[float, ...] = ()  # the constant of a family of rows (n in x ** n)
 
-    def __new__(
-        cls, symbol: str, name: str, forward: Function, local_grads: Function, **extra: Any
-    ) -> Op:
+    def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
+                **fields: Any) -> Op:  # fmt: skip
         row = super().__new__(cls, symbol)
-        row.name, row.forward, row.local_grads = name, forward, local_grads
-        row.arity = extra.get("arity", local_grads.__code__.co_argcount - 1)
-        call = f"{name}({', '.join(f'{{{i}}}' for i in range(row.arity))})"  # tanh({0})
-        row.notation = extra.get("notation", call)
-        row.maths, row.method = extra.get("maths", ()), extra.get("method", name)
-        row.domain = extra.get("domain") or (ALL,) * row.arity
-        row.kinks, row.init = extra.get("kinks", ()), extra.get("init")
-        row.reduces, row.params = extra.get("reduces", False), extra.get("params", ())
-        row.custom = extra.get("custom", False)
+        row.name, row.forward, row.local_grads, row.maths = symbol, forward, grads, maths
+        row.arity = fields.pop("arity", grads.__code__.co_argcount - 1)
+        name = fields.get("name", symbol)  # a call such as tanh({0}) unless said otherwise:
+        row.notation = f"{name}({', '.join(f'{{{i}}}' for i in range(row.arity))})"
+        row.method, row.domain = name, (ALL,) * row.arity
+        vars(row).update(fields)  # what the row says beyond the defaults above
         return row
 
     def write(self, *operands: str) -> str:
@@ -90,17 +75,15 @@ class OutsideDomain(Exception):
     requirement: str  # what the op needs, and how to fix the input
 
 
-def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> None:
-    """Raise OutsideDomain unless `ok` (a bool, or a boolean array for a batch) holds everywhere."""
-    if not isinstance(ok, np.ndarray):  # a single number: plain Python, no NumPy call
-        if ok:
-            return
-        raise OutsideDomain(error, operand, value, None, requirement)
-    if ok.all():
-        return
-    index = int(np.argmin(ok))
-    value = float(value[index]) if isinstance(value, np.ndarray) else value
-    raise OutsideDomain(error, operand, value, index, requirement)
+def require(ok: Any, value: Any, operand: int, requirement: str, error: type = ValueError) -> bool:
+    """True if `ok` (a bool, or a boolean array for a batch) holds everywhere; else raise
+    OutsideDomain, naming the first offending example."""
+    batch = isinstance(ok, np.ndarray)
+    if not (ok.all() if batch else ok):
+        index = int(np.argmin(ok)) if batch else None
+        value = float(value[index]) if batch and isinstance(value, np.ndarray) else value
+        raise OutsideDomain(error, operand, value, index, requirement)
+    return True
 
 
 def each(name: str) -> Callable[[Any], Any]:
@@ -124,31 +107,29 @@ def _pow(a: Any, b: Any) -> Any:
     return a**b
 
 
-def _exp(a: Any) -> Any:
-    """e ** a"""
-    small_enough = ~(a > EXP_MAX) if isinstance(a, np.ndarray) else not a > EXP_MAX  # nan passes
-    require(small_enough, a, 0, f"exp overflows a float above {EXP_MAX:.2f}", OverflowError)
-    return _exp_each(a)
+def guarded(name: str, ok: Callable[[Any], Any], needs: str, error: type = ValueError) -> Function:
+    """math.<name> or numpy.<name> for inputs where ok(input) holds, else an OutsideDomain."""
+    compute = each(name)
+    return lambda a: require(ok(a), a, 0, needs, error) and compute(a)
 
 
-def _log(a: Any) -> Any:
-    """natural logarithm, for a > 0"""
-    require(a > 0, a, 0, "log needs a positive number; clamp the input or add a small epsilon")
-    return _log_each(a)
+def _not_above(limit: float) -> Callable[[Any], Any]:
+    """a <= limit, on a float or a batch; nan passes (it stays nan)"""
+    return lambda a: ~(a > limit) if isinstance(a, np.ndarray) else not a > limit
 
 
-def _sqrt(a: Any) -> Any:
-    """square root, for a >= 0"""
-    require(a >= 0, a, 0, "sqrt needs a number >= 0")
-    return _sqrt_each(a)
+_exp = guarded(
+    "exp", _not_above(EXP_MAX), f"exp overflows a float above {EXP_MAX:.2f}", OverflowError
+)
+_log = guarded("log", lambda a: a > 0, "log needs a positive number; clamp it or add an epsilon")
+_sqrt = guarded("sqrt", lambda a: a >= 0, "sqrt needs a number >= 0")
 
 
 def _sigmoid(a: Any) -> Any:
     """1 / (1 + e**-a), computed from e**-|a| so that it never overflows"""
+    e = math.exp(-abs(a)) if isinstance(a, float) else np.exp(-np.abs(a))
     if isinstance(a, float):
-        e = math.exp(-abs(a))
         return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
-    e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
@@ -169,49 +150,42 @@ def _reduce(method: str) -> Callable[[Any], Any]:
     return lambda a: float(getattr(a, method)()) if isinstance(a, np.ndarray) else a
 
 
-_exp_each, _log_each, _sqrt_each = each("exp"), each("log"), each("sqrt")
-
 # --- the table -----------------------------------------------------------------------------
-# Each row: symbol, name, forward(inputs...), local_grads(inputs..., out) giving (∂out/∂a,
-# ∂out/∂b, ...); then how it is written, and its maths: the forward, then each derivative.
+# Each row: its symbol; forward(inputs...); local_grads(inputs..., out) giving (∂out/∂a,
+# ∂out/∂b, ...); its maths as text (the forward, then each local derivative); then what
+# differs from the defaults: the name, how it is written, the Value method, domain, kinks, init.
 # fmt: off
-ADD = Op("+", "add", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0),  # a + b
-         notation="{0} + {1}", maths=("a + b", "1", "1"), method="__add__")
-SUB = Op("-", "sub", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0),  # a - b
-         notation="{0} - {1}", maths=("a - b", "1", "-1"), method="__sub__")
-MUL = Op("*", "mul", lambda a, b: a * b, lambda a, b, out: (b, a),  # a · b
-         notation="{0} * {1}", maths=("a · b", "b", "a"), method="__mul__")
-DIV = Op("/", "div", _div, lambda a, b, out: (1.0 / b, -out / b), kinks=(0.0,),  # a / b
-         notation="{0} / {1}", maths=("a / b", "1 / b", "-a / b²"), method="__truediv__")
-POW = Op("**", "pow", _pow, lambda a, b, out: (b * a ** (b - 1), out * log(a)),  # a ** b, a > 0
-         notation="{0} ** {1}", maths=("a^b", "b · a^(b - 1)", "a^b · log(a)"),
-         method="__pow__", domain=(POSITIVE, ALL))
-NEG = Op("neg", "neg", lambda a: -a, lambda a, out: (-1.0,),  # -a
-         notation="-{0}", maths=("-a", "-1"), method="__neg__")
-ABS = Op("abs", "abs", abs, lambda a, out: (step(a) - step(-_raw(a)),),  # |a|
-         maths=("|a|", "1 if a > 0, -1 if a < 0"), method="__abs__", kinks=(0.0,))
-EXP = Op("exp", "exp", _exp, lambda a, out: (out,),  # e^a
-         maths=("e^a", "e^a"), domain=((-math.inf, EXP_MAX),))
-LOG = Op("log", "log", _log, lambda a, out: (1.0 / a,),  # ln a, a > 0
-         maths=("ln(a)", "1 / a"), domain=(POSITIVE,))
-SQRT = Op("sqrt", "sqrt", _sqrt, lambda a, out: (0.5 / out,),  # √a, a > 0
-          maths=("√a", "1 / (2·√a)"), domain=(POSITIVE,))
-TANH = Op("tanh", "tanh", each("tanh"), lambda a, out: (1.0 - out * out,),  # tanh a
-          maths=("tanh(a)", "1 - tanh(a)²"), init="xavier")
-SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),),  # σ(a)
-             maths=("σ(a) = 1 / (1 + e^-a)", "σ(a) · (1 - σ(a))"), init="xavier")
-SOFTPLUS = Op("softplus", "softplus", _softplus, lambda a, out: (sigmoid(a),),  # ln(1 + e^a)
-              maths=("ln(1 + e^a)", "σ(a) = 1 / (1 + e^-a)"), init="he")
-RELU = Op("relu", "relu", _relu, lambda a, out: (step(a),), kinks=(0.0,),  # max(a, 0)
-          maths=("max(a, 0)", "1 if a > 0, else 0"), init="he")
-SIN = Op("sin", "sin", each("sin"), lambda a, out: (cos(a),),  # sin a
-         maths=("sin(a)", "cos(a)"))
-COS = Op("cos", "cos", each("cos"), lambda a, out: (-sin(a),),  # cos a
-         maths=("cos(a)", "-sin(a)"))
-SUM = Op("sum", "sum", _reduce("sum"), lambda a, out: (ones_like(a),),  # Σ over the batch
-         maths=("Σᵢ aᵢ", "1"), reduces=True)
-MEAN = Op("mean", "mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),),
-          maths=("(1/n) Σᵢ aᵢ", "1/n"), reduces=True)  # the batch mean
+ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), ("a + b", "1", "1"),
+         name="add", notation="{0} + {1}", method="__add__")
+SUB = Op("-", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), ("a - b", "1", "-1"),
+         name="sub", notation="{0} - {1}", method="__sub__")
+MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a), ("a · b", "b", "a"),
+         name="mul", notation="{0} * {1}", method="__mul__")
+DIV = Op("/", _div, lambda a, b, out: (1.0 / b, -out / b), ("a / b", "1 / b", "-a / b²"),
+         name="div", notation="{0} / {1}", method="__truediv__", kinks=(0.0,))
+POW = Op("**", _pow, lambda a, b, out: (b * a ** (b - 1), out * _use(LOG, a)),
+         ("a^b", "b · a^(b - 1)", "a^b · ln(a)"),  # for a > 0
+         name="pow", notation="{0} ** {1}", method="__pow__", domain=(POSITIVE, ALL))
+NEG = Op("neg", lambda a: -a, lambda a, out: (-1.0,), ("-a", "-1"),
+         notation="-{0}", method="__neg__")
+ABS = Op("abs", abs, lambda a, out: (step(a) - step(-_raw(a)),), ("|a|", "1 if a > 0, -1 if a < 0"),
+         method="__abs__", kinks=(0.0,))
+EXP = Op("exp", _exp, lambda a, out: (out,), ("e^a", "e^a"), domain=((-math.inf, EXP_MAX),))
+LOG: Op = Op("log", _log, lambda a, out: (1.0 / a,), ("ln(a)", "1 / a"), domain=(POSITIVE,))
+SQRT = Op("sqrt", _sqrt, lambda a, out: (0.5 / out,), ("√a", "1 / (2·√a)"), domain=(POSITIVE,))
+TANH = Op("tanh", each("tanh"), lambda a, out: (1.0 - out * out,), ("tanh(a)", "1 - tanh(a)²"),
+          init="xavier")
+SIGMOID = Op("sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),),
+             ("σ(a) = 1 / (1 + e^-a)", "σ(a) · (1 - σ(a))"), init="xavier")
+SOFTPLUS = Op("softplus", _softplus, lambda a, out: (_use(SIGMOID, a),), ("ln(1 + e^a)", "σ(a)"),
+              init="he")
+RELU = Op("relu", _relu, lambda a, out: (step(a),), ("max(a, 0)", "1 if a > 0, else 0"),
+          kinks=(0.0,), init="he")
+SIN = Op("sin", each("sin"), lambda a, out: (_use(COS, a),), ("sin(a)", "cos(a)"))
+COS: Op = Op("cos", each("cos"), lambda a, out: (-_use(SIN, a),), ("cos(a)", "-sin(a)"))
+SUM = Op("sum", _reduce("sum"), lambda a, out: (ones_like(a),), ("Σᵢ aᵢ", "1"), reduces=True)
+MEAN = Op("mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),),
+          ("(1/n) Σᵢ aᵢ", "1/n"), reduces=True)
 # fmt: on
 
 ROWS = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, SIN, COS)
@@ -233,7 +207,7 @@ def power(n: float) -> Op:
     domain, kinks = ((POSITIVE,), ()) if n != int(n) else ((ALL,), (0.0,) if n < 0 else ())
     grads = lambda a, out: (n * a ** (n - 1) if n else 0.0 * ones_like(a),)  # noqa: E731
     maths = (f"a^{n:g}", f"{n:g} · a^{n - 1:g}")
-    return Op(f"**{n:g}", "power", forward, grads, notation=f"{{0}}**{n:g}", maths=maths,
+    return Op(f"**{n:g}", forward, grads, maths, name="power", notation=f"{{0}}**{n:g}",
               method="", domain=domain, kinks=kinks, params=(n,))  # fmt: skip
 
 
@@ -243,22 +217,16 @@ def leaky_relu(slope: float = 0.01) -> Op:
     grads = lambda a, out: (step(a) * (1.0 - slope) + slope,)  # noqa: E731
     forward = lambda a: a * (step(a) * (1.0 - slope) + slope)  # noqa: E731
     maths = (f"a if a > 0, else {slope:g} · a", f"1 if a > 0, else {slope:g}")
-    notation = f"leaky_relu({{0}}, {slope:g})"
-    return Op(f"leaky_relu({slope:g})", "leaky_relu", forward, grads, notation=notation,
-              maths=maths, kinks=(0.0,), init="he", params=(slope,))  # fmt: skip
+    return Op(f"leaky_relu({slope:g})", forward, grads, maths, name="leaky_relu",
+              notation=f"leaky_relu({{0}}, {slope:g})", kinks=(0.0,), init="he",
+              params=(slope,))  # fmt: skip
 
 
-FAMILIES: dict[str, Callable[..., Op]] = {"power": power, "leaky_relu": leaky_relu}
-"""Rows made on demand from a constant, by name: power(3.0) is the row for x ** 3."""
-FUNCTIONS: dict[str, Any] = {
-    **{row.name: row for row in ROWS if row.notation.startswith(row.name + "(")},
-    "leaky_relu": leaky_relu,
-}
-"""What a formula may call, by name: rows (tanh(x)) and families (leaky_relu(x, 0.1))."""
+CALLS: dict[str, Callable[..., Op]] = {"leaky_relu": leaky_relu}
+"""The families written as a call, such as leaky_relu(x, 0.1): a Value method and a function
+of formulas, like the rows written as a call (tanh). (x ** 3 is the operator `**`.)"""
 EXAMPLES = (power(2.0), power(3.0), power(-1.0), power(0.5), power(-1.5), leaky_relu(0.1))
 """A few rows of each family, for tests that go through every row."""
-ACTIVATIONS: dict[str, Op] = {row.name: row for row in (*ROWS, leaky_relu()) if row.init}
-"""The rows a neuron may use as its activation, by name (leaky_relu with its default slope)."""
 
 
 # --- helpers for local derivatives: each works on a float, a batch or a Value --------------
@@ -285,14 +253,10 @@ def batch_size(x: Any) -> int:
     return _raw(x).size if isinstance(_raw(x), np.ndarray) else 1
 
 
-def _on_any(forward: Callable[[Any], Any], method: str) -> Callable[[Any], Any]:
-    """forward on a float or a batch; the Value method of that name on a Value."""
-    return lambda x: (
-        forward(float(x) if isinstance(x, int) else x) if x is _raw(x) else getattr(x, method)()
+def _use(row: Op, x: Any) -> Any:
+    """row's forward on a float or a batch; on a Value, the row applied as a Value method."""
+    return (
+        row.forward(float(x) if isinstance(x, int) else x)
+        if x is _raw(x)
+        else getattr(x, row.method)()
     )
-
-
-log: Callable[[Any], Any] = _on_any(_log, "log")
-sigmoid: Callable[[Any], Any] = _on_any(_sigmoid, "sigmoid")
-sin: Callable[[Any], Any] = _on_any(each("sin"), "sin")
-cos: Callable[[Any], Any] = _on_any(each("cos"), "cos")

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import checks
-from microgradx.checks import as_data
+from microgradx import errors
 from microgradx.engine import Value, no_grad
+from microgradx.errors import as_data
 from microgradx.functional import grad
 from microgradx.ops import Op
 
@@ -214,7 +214,7 @@ def _verdict(
     if not raise_exception:
         return False
     header = f"  {'input':10} {'analytic':>14} {'numeric':>14} {'abs error':>10} {'rel error':>10}"
-    inputs = ", ".join(f"x{i} = {checks.show(x)}" for i, x in enumerate(points))
+    inputs = ", ".join(f"x{i} = {errors.show(x)}" for i, x in enumerate(points))
     raise GradcheckError(
         f"{who}: {method} and central differences disagree at {inputs} "
         f"(atol={atol:g}, rtol={rtol:g}):\n{header}\n" + "\n".join(table),

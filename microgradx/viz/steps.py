@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import checks
+from microgradx import errors
 from microgradx.engine import Edge, Value, backpropagate
 from microgradx.viz.scene import Scene, number
 
@@ -33,7 +33,7 @@ def backprop_steps(root: Value, include_forward: bool = False) -> list[Step]:
     """Every step of backpropagation from root, with its chain-rule arithmetic in `caption`.
     With include_forward, the steps first compute every value in topological order."""
     if isinstance(root.data, np.ndarray):
-        raise checks.not_reduced(root, "backprop_steps()")
+        raise errors.not_reduced(root, "backprop_steps()")
     return steps_of(Scene(root, max_nodes=10**9), include_forward)
 
 
@@ -57,7 +57,7 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
             walked.append([])
         walked[-1].append(edge)
 
-    checks.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
+    errors.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
     for edges in walked:
         node, upstream = edges[0].node, edges[0].upstream
         lines = [_caption(edge, names) for edge in edges]

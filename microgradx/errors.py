@@ -1,0 +1,124 @@
+"""What a Value accepts, and how the engine's errors name what went wrong.
+
+Every message says what happened, to which node (its label, else the op that made it), and
+how to fix it, so that a learner never meets a bare "math domain error".
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from microgradx.ops import Op, OutsideDomain
+
+NUMBERS = (int, float, np.integer, np.floating)
+BATCH = "a 1-D NumPy array (a batch: one number per example)"
+
+
+def as_data(data: Any) -> Any:
+    """Check and convert what a Value may hold: a number, or a 1-D array of numbers."""
+    if type(data) is float:
+        return data
+    if isinstance(data, (*NUMBERS, np.bool_)):
+        if isinstance(data, int) and abs(data) > sys.float_info.max:
+            raise ValueError(f"Value got {repr(data)[:40]}..., too large for a float")
+        return float(data)
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        if data.ndim == 0 or (data.ndim == 1 and data.size > 0):  # a copy: later changes unseen
+            return float(data) if data.ndim == 0 else np.array(data, dtype=np.float64)
+        raise TypeError(f"Value holds a number or {BATCH}; got an array of shape {data.shape}")
+    hint = ": for a batch, pass np.array([...])" if isinstance(data, (list, tuple)) else ""
+    raise TypeError(f"Value holds a number or {BATCH}; got {type(data).__name__}{hint}")
+
+
+def as_label(label: Any) -> str:
+    """A node's label must be text (it is shown in reprs, errors and pictures)."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    return label
+
+
+def finite_number(what: str, x: Any) -> float:
+    """A plain finite number (an exponent, a slope, a rate), or an error naming `what`."""
+    if not isinstance(x, NUMBERS) or isinstance(x, bool):
+        raise TypeError(f"{what} must be a plain number, got {type(x).__name__} {repr(x)[:40]}")
+    if not abs(x) <= sys.float_info.max:
+        raise ValueError(f"{what} must be a finite number, got {repr(x)[:40]}")
+    return float(x)
+
+
+def describe(node: Any) -> str:
+    """How an error message names a node: its label, else the op that made it."""
+    if node.label:
+        return repr(node.label)
+    return f"the output of {node.op.name}" if node.op is not None else "an unlabelled input"
+
+
+def forward_failed(op: Op, parents: tuple[Any, ...], error: Exception) -> Exception:
+    """A forward function refused an input (OutsideDomain: it says what the op needs), or
+    raised (math domain error, overflow, NumPy pairing batches of different sizes)."""
+    if isinstance(error, OutsideDomain):
+        role = "input" if op.arity == 1 else f"input number {error.operand + 1}"
+        at = f" at batch index {error.index}" if error.index is not None else ""
+        source = f"{error.value!r}{at} as its {role}, from {describe(parents[error.operand])}"
+        return error.error(f"{_name(op)} got {source}; {error.requirement}")
+    detail = "" if str(error) == "math domain error" else f" ({error})"
+    message = f"{_name(op)} is not defined for {_inputs(parents)}{detail}"
+    return different_batches(op, parents) or type(error)(message)
+
+
+def finite_result(op: Op, parents: tuple[Any, ...], result: float) -> None:
+    """Raise if op made inf or nan out of finite inputs (inputs already inf or nan: fine)."""
+    if all(np.all(np.isfinite(p.data)) for p in parents):
+        fix = "too large for a float; scale the inputs down"
+        raise OverflowError(f"{_name(op)} gave {result} for {_inputs(parents)}: {fix}")
+
+
+def different_batches(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
+    """The error for inputs that are batches of different sizes (NumPy would broadcast 1 to n)."""
+    sizes = [str(p.data.size) for p in parents if isinstance(p.data, np.ndarray)]
+    rule = "every batch in one graph must hold the same examples"
+    found = f"batches of different sizes ({' and '.join(sizes)} examples)"
+    return ValueError(f"{_name(op)}: {found}; {rule}") if len(set(sizes)) > 1 else None
+
+
+def finite_gradients(root: Any, grads: dict[Any, Any]) -> None:
+    """Raise if backward() made an inf or nan gradient out of finite data."""
+    if not np.all(np.isfinite(root.data)):
+        return
+    for node, grad in grads.items():  # nearest the output first: where the trouble started
+        if grad.__class__ is float and grad - grad != 0.0 and np.all(np.isfinite(node.data)):
+            cause = "a local derivative that is not finite on the way (1/x, log or sqrt near 0?)"
+            found = f"the gradient of {describe(node)} is {grad}"
+            raise FloatingPointError(f"backward(): {found}, from {cause}")
+
+
+def not_finite_backward(node: Any, error: ArithmeticError) -> ArithmeticError:
+    """A local derivative was infinite or undefined at this node's inputs."""
+    at = f"{_name(node.op)}{f' at {node.label!r}' if node.label else ''}"
+    problem = f"its local derivative is not finite when its input is {_inputs(node.parents)}"
+    return type(error)(f"backward through {at}: {problem} ({error}); keep its inputs in its domain")
+
+
+def not_reduced(node: Any, needs: str) -> ValueError:
+    """A batch reached something that needs a single number."""
+    batch = f"{describe(node)} holds a batch of {node.data.size} numbers"
+    return ValueError(f"{needs} needs a single number, but {batch}; use .mean() or .sum()")
+
+
+def show(x: Any) -> str:
+    """A number, or a batch shortened to its first and last few numbers."""
+    if isinstance(x, np.ndarray):
+        numbers = np.array2string(x, precision=4, threshold=6, edgeitems=3, separator=", ")
+        return f"array({numbers})"
+    return repr(x)
+
+
+def _inputs(parents: tuple[Any, ...]) -> str:
+    return ", ".join(f"{describe(p)} = {show(p.data)}" for p in parents)
+
+
+def _name(op: Op) -> str:
+    return op.name if op.name == op else f"{op.name} ({op})"
