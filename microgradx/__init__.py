@@ -1,8 +1,9 @@
 """microgradx: a scalar reverse-mode autograd engine for learning how neural networks learn."""
 
 from microgradx import data, losses, nn, optim, train
-from microgradx.engine import Value, no_grad
+from microgradx.engine import Value
 from microgradx.functional import custom_op, grad, value_and_grad
+from microgradx.recording import no_grad
 
 __all__ = [
     "Value",

@@ -12,12 +12,10 @@ can group nodes by what the code was doing, never by their labels.
 
 from __future__ import annotations
 
-import itertools
 import operator
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator
-from contextlib import ContextDecorator, contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -83,11 +81,11 @@ class Value:
         self.data: Any = data  # a float, or a 1-D array: one number per example
         self.grad: Any = 0.0  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
-        self.scope: Scope | None = _thread.scope  # the scope open when the node was made
+        self.scope: Any = recording.scope  # the Scope (neuron, layer, loss) it was made in
         self.op: Op | None = None  # the row of the op table that made it; None for an input
         self._a: Value | None = None  # its first input
         self._b: Any = None  # its second input; for three or more, a tuple of all but the first
-        if op is not None and not _thread.paused:  # inside no_grad(): no graph
+        if op is not None and not recording.paused:  # inside no_grad(): no graph
             self.op, self._a = op, parents[0]
             self._b = parents[1] if len(parents) == 2 else parents[1:] or None
 
@@ -194,11 +192,9 @@ def backpropagate(
     grads: dict[Value, Any] = {root: 1.0}
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         for node in reversed(topological_order(root)):
-            op = node.op
-            if op is None:
-                continue
-            upstream = grads[node]
-            parents = node.parents
+            if (op := node.op) is None:
+                continue  # an input: nothing to pass back
+            upstream, parents = grads[node], node.parents
             try:
                 if create_graph:
                     local_grads = op.local_grads(*parents, node)
@@ -211,9 +207,8 @@ def backpropagate(
                     if contribution.__class__ is not float and parent.data.__class__ is float:
                         contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
-                    after = grads[parent] = (
-                        contribution if before is None else before + contribution
-                    )
+                    after = contribution if before is None else before + contribution
+                    grads[parent] = after
                     if on_edge is not None:
                         edge = (node, upstream, parent, local_grad, contribution, after)
                         on_edge(Edge(*edge, accumulated=before is not None))
@@ -247,63 +242,15 @@ def _batch_total(contribution: Any) -> Any:
     return float(contribution.sum())
 
 
-# --- no_grad and scopes: per-thread state ---------------------------------------------------
+# --- what this thread records: set by no_grad(), enable_grad() and scope() (recording.py) ---
 
 
-class Scope:
-    """A named part of a computation: a neuron, a layer, a loss. Every node made while it is
-    open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
-    `detail` describes it ("relu neuron, 3 parameters"); scopes made earlier number lower."""
-
-    __slots__ = ("detail", "kind", "name", "number", "parent")
-    _made = itertools.count()
-
-    def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
-        self.name, self.kind, self.parent, self.detail = name, kind, parent, ""
-        self.number = next(Scope._made)
-
-    def __repr__(self) -> str:
-        return f"Scope({self.name!r}, kind={self.kind!r})"
-
-
-class _State(threading.local):
-    paused = False  # inside no_grad(): no graph
-    scope: Scope | None = None  # the innermost open scope
+class _Recording(threading.local):
+    paused = False  # inside no_grad(): no graph; every result is a plain input node
+    scope: Any = None  # the innermost open Scope: every new node points to it
 
     def __init__(self) -> None:
-        self.saved: list[bool] = []  # the switch's value before each no_grad() still open
+        self.saved: list[bool] = []  # `paused` before each no_grad() still open
 
 
-_thread = _State()
-
-
-class no_grad(ContextDecorator):
-    """Inside `with no_grad():` (or a function decorated with `@no_grad()`) this thread builds
-    no graph: every result is a plain input node. Other threads keep recording."""
-
-    pause = True
-
-    def __enter__(self) -> None:
-        _thread.saved.append(_thread.paused)
-        _thread.paused = self.pause
-
-    def __exit__(self, *exc: object) -> None:
-        _thread.paused = _thread.saved.pop()
-
-
-class enable_grad(no_grad):
-    """Record a graph again, even inside no_grad() (grad() uses this)."""
-
-    pause = False
-
-
-@contextmanager
-def scope(name: str | Scope, kind: str = "") -> Iterator[Scope]:
-    """`with scope("loss", kind="loss"):` opens a new Scope inside the current one (or enters
-    an existing Scope); every node made inside points to it. Modules and losses use this."""
-    outer = _thread.scope
-    _thread.scope = name if isinstance(name, Scope) else Scope(name, kind, outer)
-    try:
-        yield _thread.scope
-    finally:
-        _thread.scope = outer
+recording = _Recording()

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from microgradx import errors, ops
-from microgradx.engine import Value, apply, backpropagate, enable_grad
+from microgradx.engine import Value, apply, backpropagate
 from microgradx.errors import as_data
+from microgradx.recording import enable_grad
 
 _nesting = threading.local()  # how many grad() calls this thread is inside
 

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from microgradx import checks, ops
-from microgradx.engine import Scope, Value, apply, scope
+from microgradx.engine import Value, apply
 from microgradx.files import write_text
+from microgradx.recording import Scope, scope
 
 ACTIVATION_ROWS = {
     row.name: row for row in (*ops.ROWS, *(make() for make in ops.CALLS.values())) if row.init

@@ -198,10 +198,8 @@ def power(n: float) -> Op:
     """The row for x ** n with a constant n: d/dx x**n = n · x**(n - 1)."""
 
     def forward(a: Any) -> Any:
-        if n != int(n):
-            require(a >= 0, a, 0, f"a negative number has no real power {n:g}; use an integer")
-        if n < 0:
-            require(a != 0, a, 0, f"0 has no negative power {n:g}", ZeroDivisionError)
+        require(n == int(n) or a >= 0, a, 0, f"a negative number has no real power {n:g}")
+        require(n >= 0 or a != 0, a, 0, f"0 has no negative power {n:g}", ZeroDivisionError)
         return a**n
 
     domain, kinks = ((POSITIVE,), ()) if n != int(n) else ((ALL,), (0.0,) if n < 0 else ())

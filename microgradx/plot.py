@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microgradx.engine import Value, no_grad
+from microgradx.engine import Value
 from microgradx.nn import Module
+from microgradx.recording import no_grad
 from microgradx.train import History, _final_activation, evaluating
 
 if TYPE_CHECKING:

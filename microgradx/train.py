@@ -18,9 +18,10 @@ from numpy.typing import NDArray
 
 from microgradx import checks
 from microgradx.data import batches
-from microgradx.engine import Value, no_grad
+from microgradx.engine import Value
 from microgradx.nn import Module
 from microgradx.optim import Optimizer, Schedule
+from microgradx.recording import no_grad
 
 Loss = Callable[[Any, Any], Value]
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from microgradx import errors
-from microgradx.engine import Value, no_grad
+from microgradx.engine import Value
 from microgradx.errors import as_data
 from microgradx.functional import grad
 from microgradx.ops import Op
+from microgradx.recording import no_grad
 
 __all__ = ["GradcheckError", "check_op", "gradcheck", "gradgradcheck", "numerical_grad"]
 

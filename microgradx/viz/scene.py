@@ -14,7 +14,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from microgradx.engine import Scope, Value, topological_order
+from microgradx.engine import Value, topological_order
+from microgradx.recording import Scope
 
 COLLAPSE = (None, "neuron", "layer")  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"

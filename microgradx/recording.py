@@ -1,0 +1,63 @@
+"""What the engine records: no_grad() stops it building a graph, enable_grad() starts it
+again, and scope() names the part of a computation (a neuron, a layer, a loss) that every node
+made inside belongs to. They set this thread's `engine.recording`, which every new node reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
+
+from microgradx.engine import recording
+
+__all__ = ["Scope", "enable_grad", "no_grad", "scope"]
+
+
+class no_grad(ContextDecorator):
+    """Inside `with no_grad():` (or a function decorated with `@no_grad()`) this thread builds
+    no graph: every result is a plain input node. Other threads keep recording."""
+
+    pause = True
+
+    def __enter__(self) -> None:
+        recording.saved.append(recording.paused)
+        recording.paused = self.pause
+
+    def __exit__(self, *exc: object) -> None:
+        recording.paused = recording.saved.pop()
+
+
+class enable_grad(no_grad):
+    """Record a graph again, even inside no_grad() (grad() uses this)."""
+
+    pause = False
+
+
+class Scope:
+    """A named part of a computation: a neuron, a layer, a loss. Every node made while it is
+    open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
+    `kind` is what it is ("neuron": `collapse="neuron"` draws it as one box); `detail` says
+    more for pictures ("relu neuron, 3 parameters"); scopes made earlier number lower."""
+
+    __slots__ = ("detail", "kind", "name", "number", "parent")
+    _made = itertools.count()
+
+    def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
+        self.name, self.kind, self.parent, self.detail = name, kind, parent, ""
+        self.number = next(Scope._made)
+
+    def __repr__(self) -> str:
+        return f"Scope({self.name!r}, kind={self.kind!r})"
+
+
+@contextmanager
+def scope(name: str | Scope, kind: str = "") -> Iterator[Scope]:
+    """`with scope("loss", kind="loss"):` opens a new Scope inside the current one (or enters
+    an existing Scope); every node made inside points to it. Modules and losses use this."""
+    outer = recording.scope
+    recording.scope = name if isinstance(name, Scope) else Scope(name, kind, outer)
+    try:
+        yield recording.scope
+    finally:
+        recording.scope = outer
