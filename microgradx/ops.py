@@ -181,6 +181,8 @@ SOFTPLUS = Op("softplus", _softplus, lambda a, out: (_use(SIGMOID, a),), ("ln(1 
               init="he")
 RELU = Op("relu", _relu, lambda a, out: (step(a),), ("max(a, 0)", "1 if a > 0, else 0"),
           kinks=(0.0,), init="he")
+SOFTSIGN = Op("softsign", lambda a: a / (1.0 + abs(a)), lambda a, out: ((1.0 + abs(a)) ** -2,),
+              ("a / (1 + |a|)", "1 / (1 + |a|)²"), kinks=(0.0,), init="xavier")  # f'' jumps at 0
 SIN = Op("sin", each("sin"), lambda a, out: (_use(COS, a),), ("sin(a)", "cos(a)"))
 COS: Op = Op("cos", each("cos"), lambda a, out: (-_use(SIN, a),), ("cos(a)", "-sin(a)"))
 SUM = Op("sum", _reduce("sum"), lambda a, out: (ones_like(a),), ("Σᵢ aᵢ", "1"), reduces=True)
@@ -188,7 +190,8 @@ MEAN = Op("mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),
           ("(1/n) Σᵢ aᵢ", "1/n"), reduces=True)
 # fmt: on
 
-ROWS = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, SIN, COS)
+ROWS = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, SOFTSIGN, RELU,
+        SIN, COS)  # fmt: skip
 OPS: dict[str, Op] = {row.name: row for row in (*ROWS, SUM, MEAN)}
 """Every fixed row by name. The families below make their rows on demand, from a constant."""
 

@@ -25,6 +25,7 @@ SYMPY: dict[str, Callable[..., Any]] = {
     # piecewise ops: the branch that holds near the point (inputs stay clear of the kinks)
     "relu": lambda a: a if _positive(a) else sp.Integer(0),
     "abs": lambda a: a if _positive(a) else -a,
+    "softsign": lambda a: a / (1 + (a if _positive(a) else -a)),
     "sin": sp.sin,
     "cos": sp.cos,
     "sum": lambda a: a,  # on a single number, sum and mean are the number itself
