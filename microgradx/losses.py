@@ -4,25 +4,65 @@ Every loss returns the mean over the examples as a scalar `Value`, ready for `ba
 Predictions come either as one Value holding a batch (a 1-D array, one number per example),
 or as a list of Values, one per example (the small scalar graphs used for teaching). Targets
 are numbers, sequences or arrays with one entry per example.
+
+Each loss declares the task it is for, "classification" or "regression", with `for_task`;
+`train.fit` reads it (through `task_of`) to decide whether accuracy means anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from microgradx import checks
 from microgradx.engine import Value
 
+__all__ = [
+    "TASKS",
+    "Task",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "for_task",
+    "hinge",
+    "l2",
+    "mse",
+    "task_of",
+]
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[Task, ...] = ("classification", "regression")
 EPS = 1e-12  # keeps log() of a probability finite at exactly 0 or 1
 
+LossFunction = TypeVar("LossFunction", bound=Callable[..., Any])
 
+
+def for_task(task: Task) -> Callable[[LossFunction], LossFunction]:
+    """Declare what a loss is for: `@for_task("classification")` above a loss of your own."""
+    checks.choice("task", task, TASKS)
+
+    def declare(loss: LossFunction) -> LossFunction:
+        loss.task = task  # type: ignore[attr-defined]
+        return loss
+
+    return declare
+
+
+def task_of(loss: Callable[..., Any]) -> Task | None:
+    """The task a loss declared with `for_task`, or None if it declared none."""
+    declared = getattr(loss, "task", None)
+    return next((task for task in TASKS if task == declared), None)
+
+
+@for_task("regression")
 def mse(prediction: Any, target: Any) -> Value:
     """Mean squared error: mean((prediction - target)²). For regression."""
     return _mean_over_examples("mse", prediction, target, lambda p, t: (p - t) ** 2)
 
 
+@for_task("classification")
 def binary_cross_entropy(probability: Any, target: Any) -> Value:
     """-mean(t·log p + (1 - t)·log(1 - p)) for probabilities p in [0, 1] and labels t in {0, 1}
     (or soft labels in [0, 1]). p is squeezed into [1e-12, 1 - 1e-12], so log never sees 0."""
@@ -42,6 +82,7 @@ def binary_cross_entropy(probability: Any, target: Any) -> Value:
     return _mean_over_examples("binary_cross_entropy", probability, target, term)
 
 
+@for_task("classification")
 def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
     """Binary cross-entropy on raw scores z, with σ(z) folded in: softplus(z) - t·z.
     Stable for scores in the hundreds (±800 included)."""
@@ -56,6 +97,7 @@ def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
     )
 
 
+@for_task("classification")
 def hinge(score: Any, target: Any) -> Value:
     """Hinge loss mean(max(0, 1 - y·score)), with labels y in {-1, +1} (0/1 labels also work:
     0 counts as -1). Used by micrograd's demo and by support vector machines."""
@@ -67,6 +109,7 @@ def hinge(score: Any, target: Any) -> Value:
     return _mean_over_examples("hinge", score, signs, lambda s, y: (1 - y * s).relu())
 
 
+@for_task("classification")
 def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     """Multi-class cross-entropy on raw scores: mean(log Σ_k e^{z_k} - z_target).
 
@@ -112,7 +155,8 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
 
 
 def l2(parameters: Iterable[Value]) -> Value:
-    """Σ p²: weight decay. Add `alpha * l2(model.parameters())` to a loss to keep weights small."""
+    """Σ p²: weight decay. Add `alpha * l2(model.parameters())` to a loss to keep weights small.
+    A penalty on the parameters, not a loss over examples, so it declares no task."""
     squares = [p * p for p in parameters]
     if not squares:
         raise ValueError("l2 needs at least one parameter")

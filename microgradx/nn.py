@@ -39,6 +39,7 @@ class Module:
     training = True
     name = ""  # its dotted place in the model ("layers.0.neurons.3"), set by the model
     kind = "module"  # what its scope is called in pictures: collapse="neuron" groups neurons
+    output_activation = "linear"  # the activation of its output (train reads the threshold)
 
     @property
     def scope(self) -> Scope:
@@ -183,6 +184,10 @@ class Neuron(Module):
         out.label = self.name or out.label  # in a model, the output is named after the neuron
         return out
 
+    @property
+    def output_activation(self) -> str:  # type: ignore[override]
+        return self.activation
+
     def architecture(self) -> dict[str, Any]:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation, "init": self.init}
 
@@ -230,6 +235,10 @@ class Layer(Module):
                     outputs[i] = out * mask
                 outputs[i].label = out.label
         return outputs
+
+    @property
+    def output_activation(self) -> str:  # type: ignore[override]
+        return self.activation
 
     def __call__(self, x: Any) -> Value | list[Value]:
         outputs = self.forward(x)

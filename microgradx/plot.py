@@ -13,7 +13,7 @@ import numpy as np
 from microgradx.engine import Value
 from microgradx.nn import Module
 from microgradx.recording import no_grad
-from microgradx.train import History, _final_activation, evaluating
+from microgradx.train import History, decision_threshold, evaluating
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,7 +58,7 @@ def decision_boundary(
         )
     else:  # one output: shade by the score, draw the boundary where it crosses the threshold
         score = np.asarray(output.data).reshape(xs.shape)
-        threshold = 0.5 if _final_activation(model) == "sigmoid" else 0.0  # as train.predict
+        threshold = decision_threshold(model)  # as train.predict
         ax.contourf(
             xs,
             ys,

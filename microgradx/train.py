@@ -3,25 +3,43 @@
 `fit` trains on the full batch by default, on mini-batches when given a `batch_size` (1 is
 stochastic gradient descent), records loss and accuracy per epoch, and can stop early when
 the validation loss stops improving, keeping the best weights it saw.
+
+Accuracy is measured only for classification: when the loss declares that task (every
+built-in loss but `mse` does; see `losses.for_task`), or when `fit` is given
+`task="classification"`. A loss of your own that declares nothing gets no accuracy.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from microgradx import checks
+from microgradx import checks, losses
 from microgradx.data import batches
 from microgradx.engine import Value
+from microgradx.losses import Task
 from microgradx.nn import Module
 from microgradx.optim import Optimizer, Schedule
 from microgradx.recording import no_grad
+
+__all__ = [
+    "Diverged",
+    "History",
+    "Loss",
+    "accuracy",
+    "decision_threshold",
+    "evaluate",
+    "evaluating",
+    "fit",
+    "predict",
+]
 
 Loss = Callable[[Any, Any], Value]
 
@@ -32,7 +50,9 @@ class Diverged(FloatingPointError):
 
 @dataclass
 class History:
-    """What happened during training, one entry per epoch (accuracy is None for regression)."""
+    """What happened during training, one entry per epoch. accuracy and val_accuracy are None
+    unless the task is classification: a classification loss (losses.task_of tells), or
+    fit(..., task="classification") for a loss of your own that declares no task."""
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
@@ -84,6 +104,7 @@ def fit(
     progress: bool = True,
     seed: int | None = None,
     schedule: Schedule | None = None,
+    task: Task | None = None,
 ) -> History:
     """Train `model` on (X, y) and return its History; the model is left in eval mode.
 
@@ -91,12 +112,16 @@ def fit(
     stochastic gradient descent. early_stopping=k stops after k epochs without a better
     validation loss (training loss without validation data) and restores the best weights.
     A loss that stops being a finite number ends training with an error naming the epoch.
+    task: "classification" (accuracy is recorded; labels must be whole numbers: 0/1, -1/+1
+    or 0..k-1), "regression" (no accuracy), or None for the task the loss declares. A loss of
+    your own declares none, so it gets no accuracy unless you pass task="classification".
     """
-    X, y = _examples(model, X, y, "X, y")
+    task = _task(loss, task)
+    X, y = _examples(model, X, y, "X, y", task)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("validation must be a pair (X_val, y_val)")
-        validation = _examples(model, *validation, "validation")
+        validation = _examples(model, *validation, "validation", task)
     for name, count in [
         ("epochs", epochs),
         ("batch_size", batch_size),
@@ -123,21 +148,22 @@ def fit(
                 value.backward()
                 optimizer.step()
                 total_loss += value.item() * len(X_batch)
-                correct += np.sum(_classes(output, model) == _true_classes(y_batch))
+                if task == "classification":
+                    correct += np.sum(_classes(output, model) == _class_labels(y_batch, "y"))
             if schedule is not None:
                 schedule.step()
             history.loss.append(total_loss / len(X))
-            history.accuracy.append(
-                float(correct) / len(X) if _is_classification(y, loss) else None
-            )
+            history.accuracy.append(float(correct) / len(X) if task == "classification" else None)
             if validation is not None:
-                val_loss, val_accuracy = evaluate(model, *validation, loss)
+                val_loss, val_accuracy = evaluate(model, *validation, loss, task)
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
             if validation is not None:
                 watched = history.val_loss[-1]
-            else:  # the weights as they are now (the epoch's loss was measured along the way)
-                watched = evaluate(model, X, y, loss)[0] if early_stopping else history.loss[-1]
+            elif early_stopping:  # the weights as they are now (the loss was measured on the way)
+                watched = evaluate(model, X, y, loss, task)[0]
+            else:
+                watched = history.loss[-1]
             if watched < best_loss:
                 best_loss, history.best_epoch, best_state = watched, epoch, model.state_dict()
             report.update(epoch, history)
@@ -161,8 +187,7 @@ def fit(
 
 def predict(model: Module, X: Any) -> NDArray[np.int64]:
     """The predicted class of every example (eval mode, no graph): for one output, 1 where the
-    output is above the decision threshold (0.5 after a sigmoid, else 0); for several
-    outputs, the index of the largest."""
+    output is above `decision_threshold(model)`; for several outputs, the index of the largest."""
     X = _as_batch(X)
     with evaluating(model), no_grad():
         return _classes(model(X), model)
@@ -170,18 +195,39 @@ def predict(model: Module, X: Any) -> NDArray[np.int64]:
 
 def accuracy(model: Module, X: Any, y: Any) -> float:
     """The fraction of examples whose predicted class is right (labels 0/1, -1/+1 or 0..k-1)."""
-    return float(np.mean(predict(model, X) == _true_classes(np.asarray(y))))
+    return float(np.mean(predict(model, X) == _class_labels(y, "y")))
 
 
-def evaluate(model: Module, X: Any, y: Any, loss: Loss) -> tuple[float, float | None]:
-    """(loss, accuracy) on (X, y) in eval mode; accuracy is None when y is not class labels."""
+def evaluate(
+    model: Module, X: Any, y: Any, loss: Loss, task: Task | None = None
+) -> tuple[float, float | None]:
+    """(loss, accuracy) on (X, y) in eval mode; accuracy is None unless the task (as in `fit`)
+    is classification."""
+    task = _task(loss, task)
     X, y = _as_batch(X), np.asarray(y)
+    labels = _class_labels(y, "y") if task == "classification" else None
     with evaluating(model), no_grad():
         output = model(X)
         value = loss(output, y).item()
-        classes = _classes(output, model)
-    correct = float(np.mean(classes == _true_classes(y))) if _is_classification(y, loss) else None
+    correct = None if labels is None else float(np.mean(_classes(output, model) == labels))
     return value, correct
+
+
+def decision_threshold(model: Module) -> float:
+    """Where one output splits two classes: 0.5 after a sigmoid (a probability), else 0. A
+    Module says its `output_activation` (a Module of your own: "linear", a raw score)."""
+    return 0.5 if model.output_activation == "sigmoid" else 0.0
+
+
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """Eval mode inside a `with` block, then the mode the model had before (even after an error)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -204,24 +250,33 @@ def _classes(output: Any, model: Module) -> NDArray[np.int64]:
         scores = np.array([np.atleast_1d(o.data) for o in output])
         winners: NDArray[np.int64] = np.argmax(scores, axis=0).astype(np.int64)
         return winners
-    threshold = 0.5 if _final_activation(model) == "sigmoid" else 0.0
-    classes: NDArray[np.int64] = (np.atleast_1d(output.data) > threshold).astype(np.int64)
+    above = np.atleast_1d(output.data) > decision_threshold(model)
+    classes: NDArray[np.int64] = above.astype(np.int64)
     return classes
 
 
-def _final_activation(model: Module) -> str:
-    return str(getattr(model, "output_activation", getattr(model, "activation", "linear")))
+def _task(loss: Loss, task: Task | None) -> Task | None:
+    """The task given, else the one the loss declares; None (unknown) means no accuracy."""
+    if task is None:
+        return losses.task_of(loss)
+    checks.choice("task", task, losses.TASKS)
+    return task
 
 
-def _true_classes(y: NDArray[Any]) -> NDArray[Any]:
-    """Binary labels -1/+1 count as 0/1; class indices stay as they are."""
-    y = np.atleast_1d(y)
-    return (y > 0).astype(np.int64) if y.size and y.min() < 0 else y
-
-
-def _is_classification(y: NDArray[Any], loss: Any = None) -> bool:
-    """Labels are whole numbers, and the loss is not mean squared error (regression)."""
-    return bool(np.all(np.asarray(y) == np.round(y))) and getattr(loss, "__name__", "") != "mse"
+def _class_labels(y: Any, what: str) -> NDArray[np.int64]:
+    """Labels as class indices (binary -1/+1 count as 0/1), or an error for a non-whole one."""
+    labels = np.atleast_1d(np.asarray(y, dtype=float))
+    fractional = labels != np.round(labels)  # nan too
+    if np.any(fractional):
+        i = int(np.argmax(fractional))
+        raise ValueError(
+            f"{what}: classification needs whole-number class labels (0/1, -1/+1 or 0..k-1), "
+            f"but example {i} has label {labels[i]:g}; for targets that are not classes, "
+            "pass task='regression' (then no accuracy is measured)"
+        )
+    if labels.size and labels.min() < 0:
+        labels = labels > 0
+    return labels.astype(np.int64)
 
 
 def _as_batch(X: Any) -> NDArray[np.float64]:
@@ -229,7 +284,9 @@ def _as_batch(X: Any) -> NDArray[np.float64]:
     return batch.reshape(1, -1) if batch.ndim == 1 else batch
 
 
-def _examples(model: Module, X: Any, y: Any, what: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
+def _examples(
+    model: Module, X: Any, y: Any, what: str, task: Task | None
+) -> tuple[NDArray[np.float64], NDArray[Any]]:
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
         raise ValueError(
@@ -240,20 +297,9 @@ def _examples(model: Module, X: Any, y: Any, what: str) -> tuple[NDArray[np.floa
         if not np.all(np.isfinite(array.astype(float))):
             row = int(np.argwhere(~np.isfinite(array.astype(float)))[0][0])
             raise ValueError(f"{what}: {name} holds a number that is not finite at example {row}")
+    if task == "classification":
+        _class_labels(y, what)
     return X, y
-
-
-class evaluating:
-    """Eval mode for the duration of a `with` block, then the mode the model had before."""
-
-    def __init__(self, model: Module) -> None:
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self) -> None:
-        self.model.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
 
 
 class _Progress:

@@ -3,6 +3,7 @@ per-example forms, with their gradients against central differences."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -151,3 +152,43 @@ def test_mixed_hinge_labels_and_lists_of_batches_are_refused() -> None:
         losses.hinge(Value(np.ones(3)), [0, -1, 1])
     with pytest.raises(ValueError, match="one single-number Value per example"):
         losses.mse([Value(np.ones(3)), Value(np.ones(3))], [1.0, 2.0])
+
+
+DECLARED = {
+    losses.mse: "regression",
+    losses.binary_cross_entropy: "classification",
+    losses.binary_cross_entropy_with_logits: "classification",
+    losses.hinge: "classification",
+    losses.cross_entropy: "classification",
+}
+NOT_LOSSES = {losses.l2, losses.for_task, losses.task_of}  # a penalty, and the declaration tools
+
+
+def test_every_built_in_loss_declares_its_task_and_l2_declares_none() -> None:
+    public = {
+        f
+        for name, f in inspect.getmembers(losses, inspect.isfunction)
+        if f.__module__ == losses.__name__ and not name.startswith("_")
+    }
+    assert public == set(DECLARED) | NOT_LOSSES  # a new loss must be listed above
+    assert {f.__name__ for f in public} <= set(losses.__all__)
+    for loss, task in DECLARED.items():
+        assert losses.task_of(loss) == task
+    assert losses.task_of(losses.l2) is None
+
+
+@given(st.sampled_from(losses.TASKS))
+def test_for_task_declares_a_loss_of_your_own(task: losses.Task) -> None:
+    def squared_error(prediction: Any, target: Any) -> Value:
+        return losses.mse(prediction, target)
+
+    assert losses.task_of(squared_error) is None
+    assert losses.task_of(lambda p, t: losses.mse(p, t)) is None
+    assert losses.for_task(task)(squared_error) is squared_error  # the same function, declared
+    assert losses.task_of(squared_error) == task
+
+
+@given(st.one_of(st.text(), st.integers(), st.none()).filter(lambda t: t not in losses.TASKS))
+def test_for_task_refuses_an_unknown_task_and_lists_the_choices(task: Any) -> None:
+    with pytest.raises(ValueError, match="task must be one of classification, regression"):
+        losses.for_task(task)

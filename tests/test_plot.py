@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import sys
 from collections.abc import Iterator
 
@@ -95,3 +97,34 @@ def test_a_sigmoid_neuron_has_its_boundary_where_the_output_is_one_half() -> Non
     ax = plot.decision_boundary(neuron, X, y)
     boundary = [c for c in ax.collections if hasattr(c, "levels")][-1]  # the black line
     assert list(boundary.levels) == [0.5]
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "sigmoid"])
+def test_a_single_output_boundary_is_drawn_at_trains_decision_threshold(activation: str) -> None:
+    X, y = data.make_moons(60, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation=activation, seed=0)
+    ax = plot.decision_boundary(model, X, y)
+    boundary = [c for c in ax.collections if hasattr(c, "levels")][-1]  # the black line
+    assert list(boundary.levels) == [train.decision_threshold(model)]
+
+
+def test_plot_imports_only_public_names_from_the_package() -> None:
+    """plot is a client of train (and engine, nn): it uses their public API, nothing private."""
+    tree = ast.parse(inspect.getsource(plot))
+    imported = [
+        (node.module, alias.asname or alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("microgradx")
+        for alias in node.names
+    ]
+    modules = {name for _, name in imported} | {"microgradx"}  # `train` in `train._x`, say
+    private = [name for _, name in imported if name.startswith("_")] + [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+        and node.attr.startswith("_")
+    ]
+    assert ("microgradx.train", "decision_threshold") in imported
+    assert private == []

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from microgradx import Value, data, losses, nn, optim, train
 
@@ -326,3 +328,172 @@ def test_plain_progress_shows_an_early_stop(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert history.stopped_early and f"epoch {history.epochs:>3}/500" in out
     assert f"stopped early after epoch {history.epochs}; kept epoch {history.best_epoch}" in out
+
+
+# --- which task: declared by the loss, or given as task= -----------------------------------
+
+small_ints = st.integers(-3, 3)
+
+
+def mean_absolute_error(prediction: Value, target: Any) -> Value:
+    """A regression loss of the user's own: it declares no task."""
+    return abs(prediction - np.asarray(target, dtype=float)).mean()
+
+
+def squared_error(prediction: Value, target: Any) -> Value:
+    """Another loss of the user's own (any loss would do: accuracy comes from the outputs)."""
+    return losses.mse(prediction, target)
+
+
+def one_step(model: nn.Module, X: Any, y: Any, loss: Any, **options: Any) -> train.History:
+    """One full-batch epoch with a learning rate of 0: the model is the same before and after."""
+    return train.fit(
+        model, X, y, loss, optim.SGD(model, lr=0.0), epochs=1, progress=False, **options
+    )
+
+
+def test_a_regression_loss_of_your_own_over_whole_number_targets_gets_no_accuracy() -> None:
+    X = np.linspace(-1, 1, 21).reshape(-1, 1)
+    y = np.round(3 * X[:, 0])  # whole numbers, but a regression target
+    model = nn.MLP(1, [1], seed=0)
+    history = train.fit(
+        model, X, y, mean_absolute_error, optim.SGD(model, lr=0.1), epochs=5, progress=False
+    )
+    assert history.accuracy == [None] * 5 and history.loss[-1] < history.loss[0]
+    assert train.evaluate(model, X, y, mean_absolute_error)[1] is None
+    assert "accuracy" not in repr(history)
+
+
+@given(
+    weights=st.lists(small_ints, min_size=3, max_size=3),
+    points=st.lists(st.tuples(small_ints, small_ints), min_size=1, max_size=30),
+    activation=st.sampled_from(["linear", "sigmoid", "tanh"]),
+    signs=st.booleans(),
+    draw=st.data(),
+)
+def test_task_classification_gives_a_loss_of_your_own_an_accuracy_numpy_agrees_with(
+    weights: list[int], points: list[tuple[int, int]], activation: str, signs: bool, draw: Any
+) -> None:
+    X = np.array(points, dtype=float)
+    y = np.array(
+        draw.draw(
+            st.lists(
+                st.sampled_from([-1, 1] if signs else [0, 1]), min_size=len(X), max_size=len(X)
+            )
+        )
+    )
+    w1, w2, b = weights
+    neuron = nn.Neuron(2, activation=activation)
+    neuron.load_state_dict({"w1": w1, "w2": w2, "b": b})
+    # the oracle: whole-number weights and inputs, so the sign of w·x + b is exact
+    expected = np.mean((X @ [w1, w2] + b > 0) == (y > 0))
+    assert one_step(neuron, X, y, squared_error).accuracy == [None]  # no task: no accuracy
+    history = one_step(neuron, X, y, squared_error, task="classification", validation=(X, y))
+    assert history.accuracy == history.val_accuracy == [pytest.approx(expected)]
+    assert train.evaluate(neuron, X, y, squared_error, task="classification")[1] == pytest.approx(
+        expected
+    )
+    assert train.accuracy(neuron, X, y) == pytest.approx(expected)
+
+
+def test_task_regression_turns_accuracy_off_for_a_classification_loss() -> None:
+    X, y = data.make_moons(20, seed=0)
+    model = nn.MLP(2, [1], seed=0)
+    loss = losses.binary_cross_entropy_with_logits
+    assert one_step(model, X, y, loss).accuracy[0] is not None
+    assert one_step(model, X, y, loss, task="regression").accuracy == [None]
+    assert train.evaluate(model, X, y, loss, task="regression")[1] is None
+
+
+@given(st.one_of(st.text(), st.integers(), st.floats()).filter(lambda t: t not in losses.TASKS))
+def test_an_unknown_task_is_refused_with_the_choices(task: Any) -> None:
+    X, y = data.make_moons(6, seed=0)
+    model = nn.MLP(2, [1], seed=0)
+    choices = "task must be one of classification, regression"
+    with pytest.raises(ValueError, match=choices):
+        one_step(model, X, y, losses.hinge, task=task)
+    with pytest.raises(ValueError, match=choices):
+        train.evaluate(model, X, y, losses.hinge, task=task)
+
+
+@given(
+    labels=st.lists(st.integers(0, 3), min_size=2, max_size=12),
+    fraction=st.floats(0.01, 0.99),
+    draw=st.data(),
+)
+def test_classification_refuses_labels_that_are_not_whole_numbers(
+    labels: list[int], fraction: float, draw: Any
+) -> None:
+    where = draw.draw(st.integers(0, len(labels) - 1))
+    y = np.array(labels, dtype=float)
+    y[where] += fraction
+    X = np.zeros((len(y), 2))
+    model = nn.MLP(2, [1], seed=0)
+    for what, attempt in [
+        ("X, y", lambda: one_step(model, X, y, squared_error, task="classification")),
+        (  # refused before training starts, not after the first epoch
+            "validation",
+            lambda: one_step(
+                model, X, np.round(y), losses.mse, task="classification", validation=(X, y)
+            ),
+        ),
+        ("y", lambda: train.evaluate(model, X, y, squared_error, task="classification")),
+        ("y", lambda: train.accuracy(model, X, y)),
+    ]:
+        names = rf"^{what}: .*example {where} has label {y[where]:g}.*task='regression'"
+        with pytest.raises(ValueError, match=names):
+            attempt()
+
+
+def test_soft_labels_for_binary_cross_entropy_need_task_regression() -> None:
+    X, y = data.make_moons(10, seed=0)
+    soft = np.where(y == 1, 0.9, 0.1)
+    model = nn.MLP(2, [1], output_activation="sigmoid", seed=0)
+    with pytest.raises(ValueError, match="whole-number class labels"):
+        one_step(model, X, soft, losses.binary_cross_entropy)
+    assert one_step(model, X, soft, losses.binary_cross_entropy, task="regression").accuracy == [
+        None
+    ]
+
+
+# --- the decision threshold, shared by predict and plot -------------------------------------
+
+
+@pytest.mark.parametrize("activation", nn.ACTIVATIONS)
+def test_the_decision_threshold_is_one_half_after_a_sigmoid_and_zero_otherwise(
+    activation: str,
+) -> None:
+    expected = 0.5 if activation == "sigmoid" else 0.0
+    assert train.decision_threshold(nn.Neuron(2, activation=activation)) == expected
+    assert train.decision_threshold(nn.Layer(2, 1, activation=activation)) == expected
+    mlp = nn.MLP(2, [3, 1], activation="sigmoid", output_activation=activation)
+    assert train.decision_threshold(mlp) == expected  # the output's activation, not the hidden
+
+
+@given(
+    weights=st.lists(small_ints, min_size=3, max_size=3),
+    points=st.lists(st.tuples(small_ints, small_ints), min_size=1, max_size=20),
+)
+def test_a_sigmoid_output_and_its_raw_score_predict_the_same_classes(
+    weights: list[int], points: list[tuple[int, int]]
+) -> None:
+    """sigmoid(z) > 1/2 exactly when z > 0, so both thresholds draw the same boundary."""
+    X = np.array(points, dtype=float)
+    w1, w2, b = weights
+    predictions = []
+    for activation in ["sigmoid", "linear"]:
+        neuron = nn.Neuron(2, activation=activation)
+        neuron.load_state_dict({"w1": w1, "w2": w2, "b": b})
+        predictions.append(train.predict(neuron, X))
+    expected = (X @ [w1, w2] + b > 0).astype(int)
+    assert np.array_equal(predictions[0], expected) and np.array_equal(predictions[1], expected)
+
+
+def test_evaluating_is_eval_mode_for_a_block_even_when_it_fails() -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    for was_training in [True, False]:
+        model.train(was_training)
+        with pytest.raises(RuntimeError), train.evaluating(model) as inside:
+            assert inside is model and not model.training
+            raise RuntimeError
+        assert model.training is was_training
