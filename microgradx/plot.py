@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microgradx.engine import Value
-from microgradx.nn import Module
+from microgradx.engine import Value, apply
+from microgradx.nn import ACTIVATION_ROWS, Module
 from microgradx.recording import no_grad
 from microgradx.train import History, decision_threshold, evaluating
 
@@ -122,22 +122,26 @@ def history(history: History) -> Figure:
 
 
 def activations() -> Figure:
-    """sigmoid, tanh, relu and leaky relu, each with its derivative (computed by the engine)."""
+    """Every activation of the op table, each with its derivative (computed by the engine) and
+    the maths of both."""
     plt = _pyplot()
     xs = np.linspace(-5, 5, 401)
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-    for ax, name in zip(axes, ["sigmoid", "tanh", "relu", "leaky_relu"]):
+    rows = list(ACTIVATION_ROWS.values())
+    fig, axes = plt.subplots(2, (len(rows) + 1) // 2, figsize=(13, 6.4), squeeze=False)
+    for ax, row in zip(axes.flat, rows):
         x = Value(xs)
-        out = x.leaky_relu(0.1) if name == "leaky_relu" else getattr(x, name)()
+        out = apply(row, x)
         out.sum().backward()  # x.grad[i] = d out[i] / d x[i]: the derivative at every point
-        ax.plot(xs, out.data, label=name if name != "leaky_relu" else "leaky relu (slope 0.1)")
-        ax.plot(xs, x.grad, "--", label="its derivative")
+        ax.plot(xs, out.data, label=row.maths[0])
+        ax.plot(xs, x.grad, "--", label=f"derivative: {row.maths[1]}")
         ax.axhline(0, color="black", linewidth=0.5)
         ax.axvline(0, color="black", linewidth=0.5)
-        ax.set_title(name.replace("_", " "))
-        ax.set_xlabel("x")
+        ax.set_title(row.write("a"))
+        ax.set_xlabel("a")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
+    for ax in list(axes.flat)[len(rows) :]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig  # type: ignore[no-any-return]
 

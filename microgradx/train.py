@@ -25,7 +25,7 @@ from microgradx import checks, losses
 from microgradx.data import batches
 from microgradx.engine import Value
 from microgradx.losses import Task
-from microgradx.nn import Module
+from microgradx.nn import ACTIVATION_ROWS, Module
 from microgradx.optim import Optimizer, Schedule
 from microgradx.recording import no_grad
 
@@ -214,9 +214,11 @@ def evaluate(
 
 
 def decision_threshold(model: Module) -> float:
-    """Where one output splits two classes: 0.5 after a sigmoid (a probability), else 0. A
-    Module says its `output_activation` (a Module of your own: "linear", a raw score)."""
-    return 0.5 if model.output_activation == "sigmoid" else 0.0
+    """Where one output splits two classes: the output's activation at 0 (0.5 after a sigmoid,
+    0 after tanh or none), so that class 1 means a raw score above 0. A Module says its
+    `output_activation` (a Module of your own: "linear", a raw score)."""
+    row = ACTIVATION_ROWS.get(model.output_activation)
+    return float(row.forward(0.0)) if row is not None else 0.0
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -459,11 +460,12 @@ def test_soft_labels_for_binary_cross_entropy_need_task_regression() -> None:
 # --- the decision threshold, shared by predict and plot -------------------------------------
 
 
+AT_ZERO = {"sigmoid": 0.5, "softplus": math.log(2.0)}  # every other activation is 0 at 0
+
+
 @pytest.mark.parametrize("activation", nn.ACTIVATIONS)
-def test_the_decision_threshold_is_one_half_after_a_sigmoid_and_zero_otherwise(
-    activation: str,
-) -> None:
-    expected = 0.5 if activation == "sigmoid" else 0.0
+def test_the_decision_threshold_is_the_output_activation_at_zero(activation: str) -> None:
+    expected = AT_ZERO.get(activation, 0.0)
     assert train.decision_threshold(nn.Neuron(2, activation=activation)) == expected
     assert train.decision_threshold(nn.Layer(2, 1, activation=activation)) == expected
     mlp = nn.MLP(2, [3, 1], activation="sigmoid", output_activation=activation)
@@ -477,16 +479,15 @@ def test_the_decision_threshold_is_one_half_after_a_sigmoid_and_zero_otherwise(
 def test_a_sigmoid_output_and_its_raw_score_predict_the_same_classes(
     weights: list[int], points: list[tuple[int, int]]
 ) -> None:
-    """sigmoid(z) > 1/2 exactly when z > 0, so both thresholds draw the same boundary."""
+    """Every activation rises with z, so act(z) > act(0) exactly when z > 0: whatever the
+    output activation, the class is 1 where the raw score is positive."""
     X = np.array(points, dtype=float)
     w1, w2, b = weights
-    predictions = []
-    for activation in ["sigmoid", "linear"]:
+    expected = (X @ [w1, w2] + b > 0).astype(int)
+    for activation in nn.ACTIVATIONS:
         neuron = nn.Neuron(2, activation=activation)
         neuron.load_state_dict({"w1": w1, "w2": w2, "b": b})
-        predictions.append(train.predict(neuron, X))
-    expected = (X @ [w1, w2] + b > 0).astype(int)
-    assert np.array_equal(predictions[0], expected) and np.array_equal(predictions[1], expected)
+        assert np.array_equal(train.predict(neuron, X), expected), activation
 
 
 def test_evaluating_is_eval_mode_for_a_block_even_when_it_fails() -> None:
