@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from microgradx import Value, custom_op, grad, no_grad, value_and_grad
 from microgradx.engine import topological_order
+from microgradx.recording import scope
 from microgradx.testing import numerical_grad
 
 finite = st.floats(-10, 10)
@@ -336,3 +337,42 @@ def test_a_custom_op_with_three_inputs() -> None:
     assert out.data == 10.0 and out.parents == (a, b, c)
     out.backward()
     assert (a.grad, b.grad, c.grad) == (3.0, 2.0, 1.0)
+
+
+# --- scopes: structure recorded on every node ------------------------------------------------
+
+
+def test_every_node_made_inside_a_scope_points_to_it() -> None:
+    outside = Value(1.0) * 2
+    with scope("model", kind="model") as model:
+        a = Value(1.0) * 2
+        with scope("loss", kind="loss") as loss:
+            b = (a + 1).relu()
+        c = a - 1
+    assert outside.scope is None and Value(3.0).scope is None
+    assert a.scope is model and c.scope is model and b.scope is loss and b.parents[0].scope is loss
+    assert (loss.name, loss.kind, loss.parent) == ("loss", "loss", model) and model.parent is None
+    assert loss.number > model.number  # made later
+    with scope(loss):  # an existing scope can be entered again
+        assert (Value(1.0) + 1).scope is loss
+
+
+def test_a_scope_closes_even_when_its_block_fails_and_belongs_to_one_thread() -> None:
+    seen: dict[str, object] = {}
+    with pytest.raises(RuntimeError), scope("failing"):
+        thread = threading.Thread(target=lambda: seen.update(other=(Value(1.0) + 1).scope))
+        thread.start()
+        thread.join()
+        raise RuntimeError
+    assert seen["other"] is None and (Value(1.0) + 1).scope is None
+
+
+def test_a_node_is_built_in_one_place_with_every_field() -> None:
+    first = custom_op("first", lambda a, b, c: a, *[lambda a, b, c, out: 1.0] * 3)
+    made = [Value(2.0), Value(2.0) * 3, Value(np.ones(3)).sum(), first(1.0, 2.0, 3.0)]
+    fields = [slot for slot in Value.__slots__ if slot != "__weakref__"]
+    for node in made:
+        assert all(hasattr(node, field) for field in fields), node
+    assert [len(node.parents) for node in made] == [0, 2, 1, 3]
+    with no_grad():
+        assert (Value(2.0) * 3).parents == () and (Value(2.0) * 3).op is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microgradx import Value, custom_op, grad, value_and_grad
+from microgradx import Value, checks, custom_op, grad, value_and_grad
+from microgradx.files import write_text
 from microgradx.testing import numerical_grad
 
 x_neg = Value(-2.0, label="x")
@@ -197,3 +199,62 @@ def test_custom_op_checks_its_definition() -> None:
 def test_numerical_grad_needs_a_single_number() -> None:
     with pytest.raises(ValueError, match="single number"):
         numerical_grad(lambda a: a * 2, np.array([1.0, 2.0]))
+
+
+# --- the shared validators: one place, one wording ------------------------------------------
+
+anything = st.one_of(
+    st.integers(-5, 5), st.floats(allow_nan=True), st.booleans(), st.text(max_size=3),
+    st.none(), st.just(np.int64(3)), st.just(np.float64(0.5)), st.just([1, 2]),
+)  # fmt: skip
+
+
+def number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+@given(anything, st.integers(0, 3))
+def test_whole_number_takes_exactly_the_whole_numbers_from_least_up(x: Any, least: int) -> None:
+    ok = isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= least
+    check(
+        lambda: checks.whole_number("epochs", x, least),
+        ok,
+        f"epochs must be a whole number >= {least}",
+    )
+
+
+@given(anything)
+def test_fraction_non_negative_and_finite_number_take_exactly_their_numbers(x: Any) -> None:
+    finite = number(x) and math.isfinite(x)
+    check(lambda: checks.fraction("dropout", x), finite and 0 <= x < 1, "dropout must be in [0, 1)")
+    check(
+        lambda: checks.non_negative("eps", x), finite and x >= 0, "eps must be a finite number >= 0"
+    )
+    check(lambda: checks.finite_number("a slope", x), finite, "a slope must be a")
+
+
+@given(st.text(max_size=4) | st.none())
+def test_choice_lists_the_choices(x: Any) -> None:
+    check(
+        lambda: checks.choice("task", x, ("ab", "c")), x in ("ab", "c"), "task must be one of ab, c"
+    )
+
+
+def check(run: Callable[[], Any], ok: bool, message: str) -> None:
+    """run() returns its value when ok, and raises an error starting with message otherwise."""
+    if ok:
+        run()
+        return
+    with pytest.raises((ValueError, TypeError)) as raised:
+        run()
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_an_atomic_text_write_leaves_the_old_file_when_it_fails(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    write_text(path, "old")
+    with pytest.raises(UnicodeEncodeError):
+        write_text(path, "\udc80 lone surrogate")  # cannot be written as UTF-8
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    write_text(path, "new ∂")
+    assert path.read_text(encoding="utf-8") == "new ∂"

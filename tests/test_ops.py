@@ -12,10 +12,11 @@ from hypothesis import find, given
 from hypothesis import strategies as st
 from oracle import SYMPY, at, evaluate, symbols, sympy_apply
 
-from microgradx import Value, custom_op, grad, ops
+from microgradx import Value, custom_op, expression, grad, nn, ops, viz
 from microgradx.engine import apply
+from microgradx.functional import CustomOp
 from microgradx.ops import Op
-from microgradx.testing import numerical_grad, strategies
+from microgradx.testing import check_op, gradcheck, gradgradcheck, numerical_grad, strategies
 
 cube = custom_op("cube", lambda a: a**3, lambda a, out: 3 * a**2)
 ROWS = strategies.table(cube)
@@ -121,3 +122,70 @@ def test_batched_gradient_is_the_sum_of_per_example_gradients(expression: Any) -
     assert isinstance(weight.grad, float)
     assert math.isclose(weight.grad, math.fsum(per_example_w), rel_tol=1e-9, abs_tol=1e-9)
     assert batch.grad == pytest.approx(per_example_x, rel=1e-9, abs=1e-12)
+
+
+# --- the table is the one source of truth: every other module reads these fields ----------
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+def test_every_row_says_how_it_is_written_and_its_maths(row: Op) -> None:
+    assert len(row.maths) == row.arity + 1 and all(row.maths)  # the forward, then each ∂
+    assert set(vars(row)) <= set(Op.__annotations__), "a misspelt field of Op"
+    assert len(row.domain) == row.arity and row.forward.__call__ and row.local_grads.__call__
+    names = [f"operand{i}" for i in range(row.arity)]
+    written = row.write(*names)
+    assert all(name in written for name in names) and "{" not in written
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.method], ids=row_id)
+def test_every_row_with_a_method_is_that_value_method(row: Op) -> None:
+    operands = [Value(0.7), Value(1.3)][: row.arity]
+    result = getattr(operands[0], row.method)(*operands[1:], *row.params)
+    assert result.op is row and result.parents == tuple(operands)
+    if row.arity == 2:  # the reflected form puts the plain number first: 2 * x
+        reflected = getattr(operands[1], "__r" + row.method[2:])(0.7)
+        assert reflected.op is row and reflected.parents[1] is operands[1]
+
+
+@pytest.mark.parametrize("row", [r for r in ops.ROWS if r.notation.startswith(r.name + "(")])
+def test_every_row_written_as_a_call_is_a_formula_function(row: Op) -> None:
+    out = expression.build(row.write("x"), {"x": 0.7})
+    assert out.op is row and out.data == pytest.approx(apply(row, 0.7).data)
+
+
+@pytest.mark.parametrize("name", [a for a in nn.ACTIVATIONS if a != "linear"])
+def test_every_activation_row_is_a_neuron_activation(name: str) -> None:
+    out = nn.Neuron(2, activation=name, seed=0)([0.5, -1.5])
+    assert out.op is nn.ACTIVATION_ROWS[name] and out.op.init in ("he", "xavier")
+
+
+@given(strategies.expressions(n_inputs=3, max_depth=6))  # the built-in rows
+def test_a_graph_written_with_the_rows_notation_reads_back_as_the_same_formula(
+    expression_: Any,
+) -> None:
+    """Each row's notation, brackets included, is a formula `microgradx graph` reads."""
+    f, xs = expression_
+    text = repr(f).removeprefix("Expression(").removesuffix(")")
+    rebuilt = expression.build(text, {f"x{i}": x for i, x in enumerate(xs)})
+    direct = f(*[Value(x) for x in xs])
+    assert rebuilt.data == pytest.approx(direct.data, rel=1e-12, abs=1e-12)
+
+
+# --- custom ops are rows of their own -------------------------------------------------------
+
+
+def test_a_custom_op_is_a_row_that_works_everywhere_a_row_does() -> None:
+    assert isinstance(cube, CustomOp) and cube.arity == 1 and cube.maths[0] == "cube(a)"
+    x = Value(2.0, label="x")
+    y = cube(x)
+    y.backward()
+    assert y.op is cube and x.grad == 12.0 and grad(grad(cube))(2.0) == 12.0
+    assert 'label="cube"' in viz.to_dot(y) and gradcheck(cube, 0.7) and gradgradcheck(cube, 0.7)
+    check_op(cube, max_examples=5)
+
+
+def test_a_custom_op_can_take_a_built_in_name_without_touching_the_built_in() -> None:
+    mine = custom_op("tanh", lambda a: 2 * a, lambda a, out: 2.0)
+    assert mine is not ops.TANH and ops.OPS["tanh"] is ops.TANH
+    assert mine(Value(1.5)).data == 3.0 and Value(1.5).tanh().data == math.tanh(1.5)
+    assert all(row is not mine for row in strategies.table())  # (a row equals its symbol text)

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradx import Value, custom_op, nn, viz
-from microgradx.engine import topological_order
+from microgradx.engine import Edge, backpropagate, topological_order
 from microgradx.testing import strategies
+from microgradx.viz.scene import Scene
 
 
 def neuron() -> Value:
@@ -471,3 +472,50 @@ def test_draw_takes_a_gradcheck_error_and_outlines_the_offending_input() -> None
     assert outlined == ["x2"]
     assert "{x0|data 0.5000|grad -2.000}" in source  # the graph after backward(): its gradients
     assert viz.to_dot(raised.value) == source  # rebuilt afresh: gradients do not pile up
+
+
+def groups(root: Value, collapse: str) -> list[list[int]]:
+    """Each box of a collapsed picture, as the positions of its nodes in the graph."""
+    scene = Scene(root, collapse)
+    place = {node: i for i, node in enumerate(scene.order)}
+    boxes = sorted(scene.group_ids, key=lambda group: scene.group_ids[group])
+    return [sorted(place[n] for n, g in scene.group.items() if g is group) for group in boxes]
+
+
+@given(st.data())
+def test_relabelling_any_node_never_changes_what_collapse_draws(data: st.DataObject) -> None:
+    model = nn.MLP(2, [3, 2, 1], activation="tanh", seed=0)
+    out = model([Value(1.0, label="x1"), Value(-1.0, label="x2")])
+    before = {collapse: groups(out, collapse) for collapse in ("neuron", "layer")}
+    nodes = topological_order(out)
+    chosen = data.draw(st.lists(st.sampled_from(nodes), max_size=10))
+    names = st.sampled_from(["", "p", "x1", "layers.0.neurons.1", "layers.1", "out"])
+    for node in chosen:
+        node.label = data.draw(names)
+    assert {collapse: groups(out, collapse) for collapse in ("neuron", "layer")} == before
+
+
+def test_neurons_and_layers_are_drawn_in_the_models_order() -> None:
+    model = nn.MLP(2, [4, 4, 2], activation="relu", seed=1)
+    out = sum(model([Value(0.5, label="x1"), Value(-2.0, label="x2")]), Value(0.0))
+    assert isinstance(out, Value)
+    out.label = "p"  # a label that nn would never give
+    neurons = re.findall(
+        r'g\d+ \[id="g\d+", [^\]]*label="\{([^|]*)\|', viz.to_dot(out, collapse="neuron")
+    )
+    assert neurons == [
+        f"layers.{i}.neurons.{j}" for i, width in enumerate([4, 4, 2]) for j in range(width)
+    ]
+    layers = re.findall(
+        r'g\d+ \[id="g\d+", [^\]]*label="\{([^|]*)\|', viz.to_dot(out, collapse="layer")
+    )
+    assert layers == ["layers.0", "layers.1", "layers.2"]
+
+
+def test_the_engine_says_which_edges_add_to_a_gradient_already_there() -> None:
+    x = Value(3.0, label="x")
+    edges: list[Edge] = []
+    backpropagate(x * x + x, on_edge=edges.append)
+    into_x = [edge for edge in edges if edge.parent is x]
+    assert [edge.accumulated for edge in into_x] == [False, True, True]
+    assert [edge.grad_after for edge in into_x] == [1.0, 4.0, 7.0]  # 1, then + 3, then + 3
