@@ -26,16 +26,24 @@ from microgradx.ops import Op
 # --- Value's methods and operators are made from the op table (see the loop below Value) ---
 
 
-def _unary(row: Op | Callable[..., Op]) -> Callable[..., Value]:
-    """x.tanh() for a row; x.leaky_relu(0.1) for a family, which makes its row from a constant."""
+def _unary(op: Op) -> Callable[[Value], Value]:
+    """x.tanh(): the row applied to x."""
+
+    def method(self: Value) -> Value:
+        return record(op, (self,))
+
+    method.__doc__ = f"{op.maths[0]}: the row {op.name!r} of the op table"
+    return method
+
+
+def _family(make: Callable[..., Op]) -> Callable[..., Value]:
+    """x.leaky_relu(0.1): the family makes its row from the constant, then applies it to x."""
 
     def method(self: Value, *constants: Any) -> Value:
-        if isinstance(row, Op):
-            return apply(row, self)
-        numbers = [errors.finite_number(f"the constant of {row.__name__}", c) for c in constants]
-        return apply(row(*numbers), self)
+        numbers = [errors.finite_number(f"the constant of {make.__name__}", c) for c in constants]
+        return record(make(*numbers), (self,))
 
-    method.__doc__ = f"{row.maths[0]}: row {row.name!r}" if isinstance(row, Op) else row.__doc__
+    method.__doc__ = make.__doc__
     return method
 
 
@@ -78,16 +86,15 @@ class Value:
         node and its inputs: this is the one place a node is built."""
         if op is None:  # an input: check what it holds
             data, label = errors.as_data(data), errors.as_label(label)
+        elif recording.paused:  # inside no_grad(): no graph, every result is an input
+            op, parents = None, ()
         self.data: Any = data  # a float, or a 1-D array: one number per example
         self.grad: Any = 0.0  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
         self.scope: Any = recording.scope  # the Scope (neuron, layer, loss) it was made in
-        self.op: Op | None = None  # the row of the op table that made it; None for an input
-        self._a: Value | None = None  # its first input
-        self._b: Any = None  # its second input; for three or more, a tuple of all but the first
-        if op is not None and not recording.paused:  # inside no_grad(): no graph
-            self.op, self._a = op, parents[0]
-            self._b = parents[1] if len(parents) == 2 else parents[1:] or None
+        self.op: Op | None = op  # the row of the op table that made it; None for an input
+        self._a: Value | None = parents[0] if parents else None  # its first input
+        self._b: Any = parents[1] if len(parents) == 2 else parents[1:] or None  # the others
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -146,7 +153,7 @@ for _row in ops.OPS.values():  # x.tanh(), x + y and 2 * x; a method written abo
     if _row.method and _row.arity == 2:
         setattr(Value, "__r" + _row.method[2:], _binary(_row, reflected=True))
 for _name, _make in ops.CALLS.items():  # a family written as a call: x.leaky_relu(0.1)
-    setattr(Value, _name, _unary(_make))
+    setattr(Value, _name, _family(_make))
 for _test in (operator.lt, operator.le, operator.gt, operator.ge):
     setattr(Value, f"__{_test.__name__}__", _compare(_test))
 
@@ -229,9 +236,9 @@ def topological_order(root: Value) -> list[Value]:
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
-            stack.extend(
-                (parent, False) for parent in reversed(node.parents) if parent not in visited
-            )
+            for parent in reversed(node.parents):
+                if parent not in visited:
+                    stack.append((parent, False))
     return order
 
 

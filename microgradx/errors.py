@@ -78,10 +78,11 @@ def finite_result(op: Op, parents: tuple[Any, ...], result: float) -> None:
 
 def different_batches(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
     """The error for inputs that are batches of different sizes (NumPy would broadcast 1 to n)."""
-    sizes = [str(p.data.size) for p in parents if isinstance(p.data, np.ndarray)]
-    rule = "every batch in one graph must hold the same examples"
-    found = f"batches of different sizes ({' and '.join(sizes)} examples)"
-    return ValueError(f"{_name(op)}: {found}; {rule}") if len(set(sizes)) > 1 else None
+    sizes = [p.data.size for p in parents if isinstance(p.data, np.ndarray)]
+    if len(set(sizes)) < 2:
+        return None
+    found = f"batches of different sizes ({' and '.join(map(str, sizes))} examples)"
+    return ValueError(f"{_name(op)}: {found}; every batch in one graph must hold the same examples")
 
 
 def finite_gradients(root: Any, grads: dict[Any, Any]) -> None:

@@ -44,9 +44,11 @@ class Module:
     @property
     def scope(self) -> Scope:
         """The scope every node this module makes points to (its parameters included)."""
-        if "_scope" not in vars(self):
-            self._scope = Scope(self.name or type(self).__name__, self.kind)
-        return self._scope
+        try:
+            return self._scope
+        except AttributeError:
+            self._scope: Scope = Scope(self.name or type(self).__name__, self.kind)
+            return self._scope
 
     def __call__(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not say how to compute its output")

@@ -97,14 +97,13 @@ def each(name: str) -> Callable[[Any], Any]:
 
 def _div(a: Any, b: Any) -> Any:
     """a / b, for b != 0"""
-    require(b != 0, b, 1, "a / b needs a non-zero divisor", ZeroDivisionError)
-    return a / b
+    return require(b != 0, b, 1, "a / b needs a non-zero divisor", ZeroDivisionError) and a / b
 
 
 def _pow(a: Any, b: Any) -> Any:
     """a ** b with a Value exponent: needs a > 0, because ∂out/∂b = a**b · log(a)"""
-    require(a > 0, a, 0, "Value ** Value needs a positive base; for a constant exponent use x ** 2")
-    return a**b
+    needs = "Value ** Value needs a positive base; for a constant exponent use x ** 2"
+    return require(a > 0, a, 0, needs) and a**b
 
 
 def guarded(name: str, ok: Callable[[Any], Any], needs: str, error: type = ValueError) -> Function:
@@ -128,9 +127,8 @@ _sqrt = guarded("sqrt", lambda a: a >= 0, "sqrt needs a number >= 0")
 def _sigmoid(a: Any) -> Any:
     """1 / (1 + e**-a), computed from e**-|a| so that it never overflows"""
     e = math.exp(-abs(a)) if isinstance(a, float) else np.exp(-np.abs(a))
-    if isinstance(a, float):
-        return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    top = (1.0 if a >= 0 else e) if isinstance(a, float) else np.where(a >= 0, 1.0, e)
+    return top / (1.0 + e)
 
 
 def _softplus(a: Any) -> Any:

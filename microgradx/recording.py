@@ -6,8 +6,7 @@ made inside belongs to. They set this thread's `engine.recording`, which every n
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import ContextDecorator, contextmanager
+from contextlib import ContextDecorator
 
 from microgradx.engine import recording
 
@@ -51,13 +50,20 @@ class Scope:
         return f"Scope({self.name!r}, kind={self.kind!r})"
 
 
-@contextmanager
-def scope(name: str | Scope, kind: str = "") -> Iterator[Scope]:
+class scope:
     """`with scope("loss", kind="loss"):` opens a new Scope inside the current one (or enters
     an existing Scope); every node made inside points to it. Modules and losses use this."""
-    outer = recording.scope
-    recording.scope = name if isinstance(name, Scope) else Scope(name, kind, outer)
-    try:
-        yield recording.scope
-    finally:
-        recording.scope = outer
+
+    def __init__(self, name: str | Scope, kind: str = "") -> None:
+        self.name, self.kind = name, kind
+        self.outer: Scope | None = None
+
+    def __enter__(self) -> Scope:
+        self.outer = recording.scope
+        name = self.name
+        opened = name if isinstance(name, Scope) else Scope(name, self.kind, self.outer)
+        recording.scope = opened
+        return opened
+
+    def __exit__(self, *exc: object) -> None:
+        recording.scope = self.outer
