@@ -85,7 +85,7 @@ class Value:
         """A number, or a batch (a 1-D array). The engine also passes the row that made the
         node and its inputs: this is the one place a node is built."""
         if op is None:  # an input: check what it holds
-            data, label = errors.as_data(data), errors.as_label(label)
+            data = errors.as_data(data, label)
         elif recording.paused:  # inside no_grad(): no graph, every result is an input
             op, parents = None, ()
         self.data: Any = data  # a float, or a 1-D array: one number per example

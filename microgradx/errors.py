@@ -17,8 +17,11 @@ NUMBERS = (int, float, np.integer, np.floating)
 BATCH = "a 1-D NumPy array (a batch: one number per example)"
 
 
-def as_data(data: Any) -> Any:
-    """Check and convert what a Value may hold: a number, or a 1-D array of numbers."""
+def as_data(data: Any, label: Any = "") -> Any:
+    """Check and convert what a Value may hold: a number, or a 1-D array of numbers (and its
+    label must be text: it is shown in reprs, errors and pictures)."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
     if type(data) is float:
         return data
     if isinstance(data, (*NUMBERS, np.bool_)):
@@ -31,13 +34,6 @@ def as_data(data: Any) -> Any:
         raise TypeError(f"Value holds a number or {BATCH}; got an array of shape {data.shape}")
     hint = ": for a batch, pass np.array([...])" if isinstance(data, (list, tuple)) else ""
     raise TypeError(f"Value holds a number or {BATCH}; got {type(data).__name__}{hint}")
-
-
-def as_label(label: Any) -> str:
-    """A node's label must be text (it is shown in reprs, errors and pictures)."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {type(label).__name__}")
-    return label
 
 
 def finite_number(what: str, x: Any) -> float:
