@@ -84,14 +84,14 @@ class Value:
     ) -> None:
         """A number, or a batch (a 1-D array). The engine also passes the row that made the
         node and its inputs: this is the one place a node is built."""
+        paused, self.scope = recording.now  # the Scope (neuron, layer, loss) it is made in
         if op is None:  # an input: check what it holds
             data = errors.as_data(data, label)
-        elif recording.paused:  # inside no_grad(): no graph, every result is an input
+        elif paused:  # inside no_grad(): no graph, every result is an input
             op, parents = None, ()
         self.data: Any = data  # a float, or a 1-D array: one number per example
         self.grad: Any = 0.0  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
-        self.scope: Any = recording.scope  # the Scope (neuron, layer, loss) it was made in
         self.op: Op | None = op  # the row of the op table that made it; None for an input
         self._a: Value | None = parents[0] if parents else None  # its first input
         self._b: Any = parents[1] if len(parents) == 2 else parents[1:] or None  # the others
@@ -253,11 +253,10 @@ def _batch_total(contribution: Any) -> Any:
 
 
 class _Recording(threading.local):
-    paused = False  # inside no_grad(): no graph; every result is a plain input node
-    scope: Any = None  # the innermost open Scope: every new node points to it
+    now: tuple[bool, Any] = (False, None)  # (inside no_grad(), so no graph?, the open Scope)
 
     def __init__(self) -> None:
-        self.saved: list[bool] = []  # `paused` before each no_grad() still open
+        self.saved: list[tuple[bool, Any]] = []  # `now` before each no_grad() still open
 
 
 recording = _Recording()

@@ -20,11 +20,11 @@ class no_grad(ContextDecorator):
     pause = True
 
     def __enter__(self) -> None:
-        recording.saved.append(recording.paused)
-        recording.paused = self.pause
+        recording.saved.append(recording.now)
+        recording.now = (self.pause, recording.now[1])
 
     def __exit__(self, *exc: object) -> None:
-        recording.paused = recording.saved.pop()
+        recording.now = recording.saved.pop()
 
 
 class enable_grad(no_grad):
@@ -56,14 +56,14 @@ class scope:
 
     def __init__(self, name: str | Scope, kind: str = "") -> None:
         self.name, self.kind = name, kind
-        self.outer: Scope | None = None
+        self.outer: tuple[bool, Scope | None] = (False, None)
 
     def __enter__(self) -> Scope:
-        self.outer = recording.scope
+        self.outer = recording.now
         name = self.name
-        opened = name if isinstance(name, Scope) else Scope(name, self.kind, self.outer)
-        recording.scope = opened
+        opened = name if isinstance(name, Scope) else Scope(name, self.kind, self.outer[1])
+        recording.now = (self.outer[0], opened)
         return opened
 
     def __exit__(self, *exc: object) -> None:
-        recording.scope = self.outer
+        recording.now = self.outer
