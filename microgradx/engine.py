@@ -179,7 +179,12 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
             errors.finite_result(op, parents, data)
     elif len(parents) > 1 and (mismatch := errors.different_batches(op, parents)):
         raise mismatch
-    return Value(data, "", op, parents)
+    node = _new(Value)
+    _build(node, data, "", op, parents)  # Value.__init__, without Python's class-call detour
+    return node
+
+
+_new, _build = object.__new__, Value.__init__
 
 
 Edge = namedtuple("Edge", "node upstream parent local_grad contribution grad_after accumulated")

@@ -47,9 +47,8 @@ def finite_number(what: str, x: Any) -> float:
 
 def describe(node: Any) -> str:
     """How an error message names a node: its label, else the op that made it."""
-    if node.label:
-        return repr(node.label)
-    return f"the output of {node.op.name}" if node.op is not None else "an unlabelled input"
+    made = f"the output of {node.op.name}" if node.op is not None else "an unlabelled input"
+    return repr(node.label) if node.label else made
 
 
 def forward_failed(op: Op, parents: tuple[Any, ...], error: Exception) -> Exception:
@@ -106,11 +105,10 @@ def not_reduced(node: Any, needs: str) -> ValueError:
 
 
 def show(x: Any) -> str:
-    """A number, or a batch shortened to its first and last few numbers."""
-    if isinstance(x, np.ndarray):
-        numbers = np.array2string(x, precision=4, threshold=6, edgeitems=3, separator=", ")
-        return f"array({numbers})"
-    return repr(x)
+    """A number, or a batch shortened to its first and last three numbers."""
+    if not isinstance(x, np.ndarray):
+        return repr(x)
+    return f"array({np.array2string(x, precision=4, threshold=6, separator=', ')})"
 
 
 def _inputs(parents: tuple[Any, ...]) -> str:
