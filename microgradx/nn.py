@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from microgradx import checks, ops
-from microgradx.engine import Value, apply
+from microgradx.engine import Value, record
 from microgradx.files import write_text
 from microgradx.recording import Scope, scope
 
@@ -333,7 +333,7 @@ class MLP(Module):
 
 def activate(x: Value, activation: str) -> Value:
     """Apply an activation by name: linear (none), or an activation row of the op table."""
-    return x if activation == "linear" else apply(ACTIVATION_ROWS[activation], x)
+    return x if activation == "linear" else record(ACTIVATION_ROWS[activation], (x,))
 
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
