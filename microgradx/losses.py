@@ -11,6 +11,7 @@ Each loss declares the task it is for, "classification" or "regression", with `f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from microgradx import checks
 from microgradx.engine import Value
+from microgradx.recording import scope
 
 __all__ = [
     "TASKS",
@@ -40,12 +42,19 @@ LossFunction = TypeVar("LossFunction", bound=Callable[..., Any])
 
 
 def for_task(task: Task) -> Callable[[LossFunction], LossFunction]:
-    """Declare what a loss is for: `@for_task("classification")` above a loss of your own."""
+    """Declare what a loss is for: `@for_task("classification")` above a loss of your own.
+    The loss then computes inside a scope of kind "loss" named after it, so every node it makes
+    points to that scope (pictures can draw the loss as one box)."""
     checks.choice("task", task, TASKS)
 
     def declare(loss: LossFunction) -> LossFunction:
-        loss.task = task  # type: ignore[attr-defined]
-        return loss
+        @functools.wraps(loss)
+        def scoped(*args: Any, **kwargs: Any) -> Any:
+            with scope(loss.__name__, kind="loss"):
+                return loss(*args, **kwargs)
+
+        scoped.task = task  # type: ignore[attr-defined]
+        return scoped  # type: ignore[return-value]
 
     return declare
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from microgradx import Value, losses
+from microgradx.engine import topological_order
 from microgradx.testing import numerical_grad
 
 scores = arrays(np.float64, st.integers(1, 6), elements=st.floats(-8, 8))
@@ -184,8 +185,22 @@ def test_for_task_declares_a_loss_of_your_own(task: losses.Task) -> None:
 
     assert losses.task_of(squared_error) is None
     assert losses.task_of(lambda p, t: losses.mse(p, t)) is None
-    assert losses.for_task(task)(squared_error) is squared_error  # the same function, declared
-    assert losses.task_of(squared_error) == task
+    declared = losses.for_task(task)(squared_error)
+    assert losses.task_of(declared) == task and declared.__name__ == "squared_error"
+    out = declared(Value(np.array([1.0, 3.0])), [0.0, 1.0])
+    assert out.data == 2.5 and out.scope is not None  # (1 + 4) / 2, made by mse inside it
+    assert (out.scope.name, out.scope.parent.name, out.scope.parent.kind) == (
+        "mse",
+        "squared_error",
+        "loss",
+    )
+
+
+def test_every_node_a_built_in_loss_makes_is_in_its_scope() -> None:
+    p = Value(np.array([0.2, 0.9]), label="p")
+    out = losses.binary_cross_entropy(p, [0, 1])
+    made = [n for n in topological_order(out) if n is not p and n.op is not None]
+    assert made and all(n.scope is out.scope and n.scope.kind == "loss" for n in made)
 
 
 @given(st.one_of(st.text(), st.integers(), st.none()).filter(lambda t: t not in losses.TASKS))
