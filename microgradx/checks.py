@@ -40,7 +40,7 @@ def fraction(what: str, x: Any, meaning: str = "must be") -> float:
 
 def choice(what: str, x: Any, choices: Collection[str]) -> str:
     """One of the names in `choices`, or a ValueError listing them."""
-    if not isinstance(x, str) or x not in choices:
+    if type(x) is not str or x not in choices:  # plain text: a custom op row is not a name
         raise ValueError(f"{what} must be one of {', '.join(choices)}; got {_clip(x)}")
     return x
 

@@ -12,6 +12,7 @@ can group nodes by what the code was doing, never by their labels.
 
 from __future__ import annotations
 
+import inspect
 import operator
 import threading
 from collections import namedtuple
@@ -37,11 +38,14 @@ def _unary(op: Op) -> Callable[[Value], Value]:
 
 
 def _family(make: Callable[..., Op]) -> Callable[..., Value]:
-    """x.leaky_relu(0.1): the family makes its row from the constant, then applies it to x."""
+    """x.leaky_relu(0.1) or x.leaky_relu(slope=0.1): the family makes its row from the
+    constant, then applies it to x."""
+    names = list(inspect.signature(make).parameters)  # the constants' names: slope
 
-    def method(self: Value, *constants: Any) -> Value:
-        numbers = [errors.finite_number(f"the constant of {make.__name__}", c) for c in constants]
-        return record(make(*numbers), (self,))
+    def method(self: Value, *constants: Any, **named: Any) -> Value:
+        named.update(zip(names, constants))  # by position or by name, in the family's order
+        numbers = [errors.finite_number(f"a {n}", named.pop(n)) for n in names if n in named]
+        return record(make(*numbers, **named), (self,))  # a name left over: Python's error
 
     method.__doc__ = make.__doc__
     return method
@@ -112,8 +116,8 @@ class Value:
     def __pow__(self, exponent: Any) -> Value:
         """self ** exponent: the row x ** n for a number n, the row pow for a Value."""
         if isinstance(exponent, Value):
-            return apply(ops.POW, self, exponent)
-        return apply(ops.power(errors.finite_number("an exponent", exponent)), self)
+            return record(ops.POW, (self, exponent))
+        return record(ops.power(errors.finite_number("an exponent", exponent)), (self,))
 
     def item(self) -> float:
         """The data as a plain float."""
@@ -150,17 +154,12 @@ class Value:
 for _row in ops.OPS.values():  # x.tanh(), x + y and 2 * x; a method written above wins
     if _row.method and _row.method not in vars(Value):
         setattr(Value, _row.method, _unary(_row) if _row.arity == 1 else _binary(_row))
-    if _row.method and _row.arity == 2:
+    if _row.method.startswith("__") and _row.arity == 2:  # an operator: also 2 * x
         setattr(Value, "__r" + _row.method[2:], _binary(_row, reflected=True))
 for _name, _make in ops.CALLS.items():  # a family written as a call: x.leaky_relu(0.1)
     setattr(Value, _name, _family(_make))
 for _test in (operator.lt, operator.le, operator.gt, operator.ge):
     setattr(Value, f"__{_test.__name__}__", _compare(_test))
-
-
-def apply(op: Op, *operands: Any) -> Value:
-    """Compute one row of the op table on Values (or numbers) and record the result."""
-    return record(op, tuple(x if isinstance(x, Value) else Value(x) for x in operands))
 
 
 def record(op: Op, parents: tuple[Value, ...]) -> Value:

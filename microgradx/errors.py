@@ -31,9 +31,10 @@ def as_data(data: Any, label: Any = "") -> Any:
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         if data.ndim == 0 or (data.ndim == 1 and data.size > 0):  # a copy: later changes unseen
             return float(data) if data.ndim == 0 else np.array(data, dtype=np.float64)
-        raise TypeError(f"Value holds a number or {BATCH}; got an array of shape {data.shape}")
+        raise TypeError(f"Value holds a number or a 1-D batch, not shape {data.shape}: one column")
     hint = ": for a batch, pass np.array([...])" if isinstance(data, (list, tuple)) else ""
-    raise TypeError(f"Value holds a number or {BATCH}; got {type(data).__name__}{hint}")
+    got = f"{type(data).__name__} {repr(data)[:40]}"
+    raise TypeError(f"Value holds a number or {BATCH}; got {got}{hint}")
 
 
 def finite_number(what: str, x: Any) -> float:

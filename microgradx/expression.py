@@ -10,25 +10,27 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import operator
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from microgradx import ops
-from microgradx.engine import Value, apply
+from microgradx import checks, ops
+from microgradx.engine import Value
+from microgradx.functional import apply
 
 FUNCTIONS: dict[str, Any] = {
     **{row.name: row for row in ops.ROWS if row.notation.startswith(row.name + "(")},
     **ops.CALLS,
 }
 """What a formula may call: the rows written as a call (tanh(x)), and families (leaky_relu)."""
-OPERATORS: dict[type, str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.Pow: "**",
-}
+OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}  # Python's operators, which Value's methods (made from the op table) answer
 
 
 class ExpressionError(ValueError):
@@ -87,16 +89,8 @@ def _build(node: ast.AST, text: str, inputs: Mapping[str, Value]) -> Any:
     raise _error(f"not allowed in a formula: {_kind(node)}", node, text)
 
 
-def _arithmetic(symbol: str, left: Any, right: Any) -> Any:
-    if symbol == "+":
-        return left + right
-    if symbol == "-":
-        return left - right
-    if symbol == "*":
-        return left * right
-    if symbol == "/":
-        return left / right
-    result = left**right
+def _arithmetic(combine: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+    result = combine(left, right)
     if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
         raise ValueError("not a real, finite number")
     return result
@@ -116,7 +110,9 @@ def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
     for extra, number in zip(node.args[1:], numbers):
         if isinstance(number, Value):
             raise _error(f"the constant of {name} must be a number", extra, text)
-    row = function if isinstance(function, ops.Op) else function(*numbers)
+    if not isinstance(function, ops.Op):  # a family: its row from the constants, checked
+        function = function(*[checks.finite_number(f"a constant of {name}", n) for n in numbers])
+    row = function
     return apply(row, argument)
 
 

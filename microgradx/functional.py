@@ -15,11 +15,16 @@ from typing import Any
 import numpy as np
 
 from microgradx import errors, ops
-from microgradx.engine import Value, apply, backpropagate
+from microgradx.engine import Value, backpropagate, record
 from microgradx.errors import as_data
 from microgradx.recording import enable_grad
 
 _nesting = threading.local()  # how many grad() calls this thread is inside
+
+
+def apply(op: ops.Op, *operands: Any) -> Value:
+    """Compute one row of the op table on Values (or numbers) and record the result."""
+    return record(op, tuple(x if isinstance(x, Value) else Value(x) for x in operands))
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -129,6 +134,8 @@ def custom_op(
     arity = len(local_grads)
     if arity == 0:
         raise TypeError(f"custom_op {name!r}: give one local derivative per input (at least one)")
+    if domain is not None and len(domain) != arity:
+        raise ValueError(f"custom_op {name!r}: give one (low, high) domain per input ({arity})")
     for i, function in enumerate((forward, *local_grads)):
         wanted = arity if i == 0 else arity + 1
         what = "forward" if i == 0 else f"local derivative {i}"

@@ -19,7 +19,7 @@ import numpy as np
 
 from microgradx import checks
 from microgradx.engine import Value
-from microgradx.recording import scope
+from microgradx.recording import LOSS, scope
 
 __all__ = [
     "TASKS",
@@ -50,7 +50,7 @@ def for_task(task: Task) -> Callable[[LossFunction], LossFunction]:
     def declare(loss: LossFunction) -> LossFunction:
         @functools.wraps(loss)
         def scoped(*args: Any, **kwargs: Any) -> Any:
-            with scope(loss.__name__, kind="loss"):
+            with scope(getattr(loss, "__name__", "loss"), kind=LOSS):
                 return loss(*args, **kwargs)
 
         scoped.task = task  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ import numpy as np
 from microgradx import checks, ops
 from microgradx.engine import Value, record
 from microgradx.files import write_text
-from microgradx.recording import Scope, scope
+from microgradx.recording import LAYER, MODEL, NEURON, Scope, scope
 
 ACTIVATION_ROWS = {
     row.name: row for row in (*ops.ROWS, *(make() for make in ops.CALLS.values())) if row.init
@@ -38,7 +38,7 @@ class Module:
 
     training = True
     name = ""  # its dotted place in the model ("layers.0.neurons.3"), set by the model
-    kind = "module"  # what its scope is called in pictures: collapse="neuron" groups neurons
+    kind = "module"  # the kind of its scope: pictures collapse by NEURON or LAYER
     output_activation = "linear"  # the activation of its output (train reads the threshold)
 
     @property
@@ -144,7 +144,7 @@ class Module:
 class Neuron(Module):
     """act(b + w1·x1 + ... + wn·xn): a weighted sum of the inputs, then an activation."""
 
-    kind = "neuron"
+    kind = NEURON
 
     def __init__(
         self,
@@ -200,7 +200,7 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs."""
 
-    kind = "layer"
+    kind = LAYER
 
     def __init__(
         self,
@@ -263,7 +263,7 @@ class Layer(Module):
 class MLP(Module):
     """A multi-layer perceptron: fully connected layers, one after the other."""
 
-    kind = "model"
+    kind = MODEL
 
     def __init__(
         self,

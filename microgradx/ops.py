@@ -199,7 +199,7 @@ def power(n: float) -> Op:
     """The row for x ** n with a constant n: d/dx x**n = n · x**(n - 1)."""
 
     def forward(a: Any) -> Any:
-        require(n == int(n) or a >= 0, a, 0, f"a negative number has no real power {n:g}")
+        require(n == int(n) or a >= 0, a, 0, f"a negative number has no power {n:g}; use an int")
         require(n >= 0 or a != 0, a, 0, f"0 has no negative power {n:g}", ZeroDivisionError)
         return a**n
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microgradx.engine import Value, apply
+from microgradx.engine import Value
+from microgradx.functional import apply
 from microgradx.nn import ACTIVATION_ROWS, Module
 from microgradx.recording import no_grad
 from microgradx.train import History, decision_threshold, evaluating

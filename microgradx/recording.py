@@ -10,7 +10,10 @@ from contextlib import ContextDecorator
 
 from microgradx.engine import recording
 
-__all__ = ["Scope", "enable_grad", "no_grad", "scope"]
+__all__ = ["LAYER", "LOSS", "MODEL", "NEURON", "Scope", "enable_grad", "no_grad", "scope"]
+
+NEURON, LAYER, MODEL, LOSS = "neuron", "layer", "model", "loss"  # the kinds of scope nn and
+# losses open; viz's collapse= takes NEURON or LAYER
 
 
 class no_grad(ContextDecorator):
@@ -23,8 +26,8 @@ class no_grad(ContextDecorator):
         recording.saved.append(recording.now)
         recording.now = (self.pause, recording.now[1])
 
-    def __exit__(self, *exc: object) -> None:
-        recording.now = recording.saved.pop()
+    def __exit__(self, *exc: object) -> None:  # restore the switch only: scopes are scope()'s
+        recording.now = (recording.saved.pop()[0], recording.now[1])
 
 
 class enable_grad(no_grad):
@@ -56,14 +59,15 @@ class scope:
 
     def __init__(self, name: str | Scope, kind: str = "") -> None:
         self.name, self.kind = name, kind
-        self.outer: tuple[bool, Scope | None] = (False, None)
+        self.outer: list[Scope | None] = []  # the scope around each `with` still open
 
     def __enter__(self) -> Scope:
-        self.outer = recording.now
+        paused, outer = recording.now
+        self.outer.append(outer)
         name = self.name
-        opened = name if isinstance(name, Scope) else Scope(name, self.kind, self.outer[1])
-        recording.now = (self.outer[0], opened)
+        opened = name if isinstance(name, Scope) else Scope(name, self.kind, outer)
+        recording.now = (paused, opened)
         return opened
 
-    def __exit__(self, *exc: object) -> None:
-        recording.now = self.outer
+    def __exit__(self, *exc: object) -> None:  # restore the scope only: the switch is no_grad's
+        recording.now = (recording.now[0], self.outer.pop())

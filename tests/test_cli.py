@@ -333,6 +333,9 @@ def test_graph_names_a_domain_error_and_an_unknown_format(
         (["+".join(["x"] * 3000), "--at", "x=1"], "nested too deeply"),
         (["x*10**400", "--at", "x=1"], "not a finite number"),
         (["x*1e400", "--at", "x=1"], "too large for a float"),
+        (["x*(1e308*10)", "--at", "x=1"], "not a finite number"),  # every folded constant
+        (["x+(1e308*10-1e308*10)", "--at", "x=1"], "not a finite number"),
+        (["leaky_relu(x, 1e308*10)", "--at", "x=1"], "not a finite number"),
     ],
 )
 def test_graph_explains_every_failure_without_a_traceback(

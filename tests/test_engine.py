@@ -376,3 +376,42 @@ def test_a_node_is_built_in_one_place_with_every_field() -> None:
     assert [len(node.parents) for node in made] == [0, 2, 1, 3]
     with no_grad():
         assert (Value(2.0) * 3).parents == () and (Value(2.0) * 3).op is None
+
+
+def test_no_grad_and_scopes_restore_only_their_own_switch_when_they_interleave() -> None:
+    def paused_values():  # a generator: its no_grad() stays open while the caller goes on
+        with no_grad():
+            yield Value(1.0) * 2
+            yield Value(1.0) * 2
+
+    values = paused_values()
+    assert next(values).op is None
+    with scope("evaluation") as evaluation:
+        assert next(values).op is None and (Value(1.0) + 1).op is None
+    values.close()  # no_grad() exits after the scope did: recording is back on, no scope open
+    x = Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0 and (x * x).scope is None
+
+    def scoped_values():
+        with scope("inside"):
+            yield Value(1.0) * 2
+
+    with no_grad():
+        inside = scoped_values()
+        assert next(inside).scope.name == "inside"
+        inside.close()  # the scope closes inside no_grad(): recording stays paused
+        assert (Value(1.0) * 2).op is None and evaluation.kind == ""
+    reused = scope("twice")
+    with reused as first, reused as second:
+        assert second.parent is first
+    assert (Value(1.0) + 1).scope is None
+
+
+def test_leaky_relu_takes_its_slope_by_position_or_by_name() -> None:
+    x = Value(-2.0)
+    assert x.leaky_relu(0.1).op is x.leaky_relu(slope=0.1).op and x.leaky_relu().data == -0.02
+    with pytest.raises(TypeError, match="slop"):
+        x.leaky_relu(slop=0.1)
+    with pytest.raises(ValueError, match="a slope must be a finite number"):
+        x.leaky_relu(math.inf)

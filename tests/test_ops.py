@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from oracle import SYMPY, at, evaluate, symbols, sympy_apply
 
 from microgradx import Value, custom_op, expression, grad, nn, ops, viz
-from microgradx.engine import apply
-from microgradx.functional import CustomOp
+from microgradx.functional import CustomOp, apply
 from microgradx.ops import Op
 from microgradx.testing import check_op, gradcheck, gradgradcheck, numerical_grad, strategies
 
@@ -131,7 +130,9 @@ def test_batched_gradient_is_the_sum_of_per_example_gradients(expression: Any) -
 def test_every_row_says_how_it_is_written_and_its_maths(row: Op) -> None:
     assert len(row.maths) == row.arity + 1 and all(row.maths)  # the forward, then each ∂
     assert set(vars(row)) <= set(Op.__annotations__), "a misspelt field of Op"
-    assert len(row.domain) == row.arity and row.forward.__call__ and row.local_grads.__call__
+    assert (
+        len(row.domain) == row.arity and len(row.local_grads(*[0.5] * row.arity, 0.5)) == row.arity
+    )
     names = [f"operand{i}" for i in range(row.arity)]
     written = row.write(*names)
     assert all(name in written for name in names) and "{" not in written
@@ -186,6 +187,9 @@ def test_a_custom_op_is_a_row_that_works_everywhere_a_row_does() -> None:
 
 def test_a_custom_op_can_take_a_built_in_name_without_touching_the_built_in() -> None:
     mine = custom_op("tanh", lambda a: 2 * a, lambda a, out: 2.0)
-    assert mine is not ops.TANH and ops.OPS["tanh"] is ops.TANH
     assert mine(Value(1.5)).data == 3.0 and Value(1.5).tanh().data == math.tanh(1.5)
-    assert all(row is not mine for row in strategies.table())  # (a row equals its symbol text)
+    assert ops.OPS["tanh"] is ops.TANH and expression.build("tanh(x)", {"x": 1.5}).op is ops.TANH
+    assert all(row is not mine for row in strategies.table())
+    assert mine == "tanh" == ops.TANH  # a row equals its symbol text: compare rows with `is`
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nn.Neuron(2, activation=mine)  # a name is plain text; a custom row is not a built-in's

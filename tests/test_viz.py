@@ -15,7 +15,7 @@ from conftest import need
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microgradx import Value, custom_op, nn, viz
+from microgradx import Value, custom_op, losses, nn, viz
 from microgradx.engine import Edge, backpropagate, topological_order
 from microgradx.testing import strategies
 from microgradx.viz.scene import Scene
@@ -519,3 +519,23 @@ def test_the_engine_says_which_edges_add_to_a_gradient_already_there() -> None:
     into_x = [edge for edge in edges if edge.parent is x]
     assert [edge.accumulated for edge in into_x] == [False, True, True]
     assert [edge.grad_after for edge in into_x] == [1.0, 4.0, 7.0]  # 1, then + 3, then + 3
+
+
+def test_a_weight_penalty_keeps_the_neurons_outputs_in_their_boxes() -> None:
+    model = nn.MLP(2, [3, 1], seed=0)
+    X = np.array([[1.0, 2.0], [0.5, -1.0]])
+    loss = losses.hinge(model(X), [1, -1]) + 1e-4 * losses.l2(model.parameters())
+    loss.backward()
+    boxes = re.findall(r'label="\{(layers[^|]*)\|[^|]*\|out ', viz.to_dot(loss, collapse="neuron"))
+    assert boxes == [f"layers.0.neurons.{i}" for i in range(3)] + ["layers.1.neurons.0"]
+
+
+def test_a_dead_relu_behind_dropout_is_still_flagged() -> None:
+    model = nn.MLP(2, [3, 1], dropout=0.5, seed=0)
+    model.layers[0].neurons[1].b.data = -100.0  # never above 0: dead
+    for training in (True, False):
+        model.train(training)
+        out = model(np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])).mean()
+        out.backward()
+        dot = viz.to_dot(out, collapse="neuron", color="grad")
+        assert re.search(r"layers\.0\.neurons\.1\|[^\]]*⚠ dead relu", dot), training

@@ -119,7 +119,7 @@ def check_op(
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from microgradx.engine import apply
+    from microgradx.functional import apply
     from microgradx.testing.strategies import floats_in
 
     if not isinstance(op, Op):

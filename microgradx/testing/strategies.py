@@ -35,7 +35,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
     ) from None
 
 from microgradx import ops as op_table
-from microgradx.engine import Value, apply
+from microgradx.engine import Value
+from microgradx.functional import apply
 from microgradx.ops import Op, OutsideDomain
 
 settings.register_profile("dev", max_examples=60, deadline=None)

@@ -15,9 +15,9 @@ import graphviz
 import numpy as np
 
 from microgradx.engine import Value, topological_order
-from microgradx.recording import Scope
+from microgradx.recording import LAYER, NEURON, Scope
 
-COLLAPSE = (None, "neuron", "layer")  # kinds of scope (nn's Neuron and Layer open them)
+COLLAPSE = (None, NEURON, LAYER)  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
 FIGURE_SPACE = "\u2007"  # as wide as a digit
 FLAG_COLOURS = {
@@ -58,7 +58,7 @@ class Scene:
         self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
         self.names = _names(self.order)
         self.group = _groups(self.order, collapse) if collapse else {}
-        in_order = sorted(set(self.group.values()), key=lambda scope: scope.number)
+        in_order = sorted(set(self.group.values()), key=lambda scope: (scope.number, scope.name))
         self.group_ids = {scope: f"g{i}" for i, scope in enumerate(in_order)}  # model order
         self.outputs = _outputs(self.order, self.group)
         drawn = sum(1 + (node.op is not None) for node in self.order if node not in self.group)
@@ -189,20 +189,21 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
     sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
     flags: dict[Value, str] = {}
     for node in shown:
-        if _dead(node):
-            flags[node] = f"dead {node.op}"
-        elif not math.isfinite(sizes[node]):
+        if not math.isfinite(sizes[node]):
             flags[node] = "not finite"
         elif sizes[node] > 1e3:
             flags[node] = "exploding"
         elif sizes[node] < 1e-6:
             flags[node] = "vanishing"
+    for node in scene.order:  # a dead activation, also inside a box (behind dropout, say)
+        if _dead(node):
+            flags[node] = f"dead {node.op}"
     scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
     low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
     fills: dict[str, str] = {}
     for box in dict.fromkeys(scene.box(n) for n in shown):
         members = [n for n in shown if scene.box(n) == box]
-        flagged = [flags[n] for n in members if n in flags]
+        flagged = [flags[n] for n in scene.order if n in flags and scene.box(n) == box]
         if flagged:
             fills[box] = FLAG_COLOURS.get(flagged[0], FLAG_COLOURS["dead"])
             continue
@@ -277,11 +278,12 @@ def _groups(order: list[Value], collapse: str) -> dict[Value, Scope]:
 
 
 def _outputs(order: list[Value], group: Mapping[Value, Scope]) -> dict[Scope, list[Value]]:
-    """Each group's outputs: its nodes that a node outside the group uses, or the root."""
+    """Each group's outputs: its nodes made by an op that a node outside the group uses, or the
+    root (a neuron's parameters, used by a weight penalty outside it too, are not outputs)."""
     used_outside = {p for n in order for p in n.parents if group.get(p) is not group.get(n)}
     outputs: dict[Scope, list[Value]] = {scope: [] for scope in group.values()}
     for node in order:
-        if node in group and (node in used_outside or node is order[-1]):
+        if node in group and node.op is not None and (node in used_outside or node is order[-1]):
             outputs[group[node]].append(node)
     return outputs
 
