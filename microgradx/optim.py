@@ -42,13 +42,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not 0 <= value < math.inf
-        ):
-            raise ValueError(f"the learning rate must be a finite number >= 0, got {value!r}")
-        self._lr = float(value)
+        self._lr = checks.non_negative("the learning rate", value)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
