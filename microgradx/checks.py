@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradx.errors import finite_number
+from microgradx.errors import NUMBERS, finite_number
 
 __all__ = ["choice", "finite_number", "fraction", "non_negative", "whole_number"]
 
@@ -46,7 +46,7 @@ def choice(what: str, x: Any, choices: Collection[str]) -> str:
 
 
 def _number(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+    return isinstance(x, NUMBERS) and not isinstance(x, bool)
 
 
 def _clip(x: Any, limit: int = 40) -> str:

@@ -112,8 +112,7 @@ def _call(node: ast.Call, text: str, inputs: Mapping[str, Value]) -> Any:
             raise _error(f"the constant of {name} must be a number", extra, text)
     if not isinstance(function, ops.Op):  # a family: its row from the constants, checked
         function = function(*[checks.finite_number(f"a constant of {name}", n) for n in numbers])
-    row = function
-    return apply(row, argument)
+    return apply(function, argument)
 
 
 def _error(message: str, node: ast.AST, text: str) -> ExpressionError:

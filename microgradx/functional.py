@@ -106,7 +106,7 @@ def _gradients(out: Any, differentiable: bool) -> dict[Value, Any]:
 class CustomOp(ops.Op):
     """A row made by `custom_op`: call it on Values or numbers (`cube(x)`), or pass it wherever a
     row of the op table goes (apply, check_op, strategies). It lives only where you keep it:
-    no registry, so no built-in op can ever take its name or change it."""
+    nothing looks rows up by name, so a built-in op added later never replaces it."""
 
     def __call__(self, *operands: Any) -> Value:
         if len(operands) != self.arity:

@@ -159,7 +159,8 @@ class Neuron(Module):
         checks.choice("activation", activation, ACTIVATIONS)
         checks.choice("init", init, INITS)
         self.nin = checks.whole_number("nin", nin)
-        self.activation, self.init = activation, init
+        self.activation = self.output_activation = activation
+        self.init = init
         rng = rng if rng is not None else np.random.default_rng(seed)
         with scope(self.scope):  # the parameters belong to the neuron
             self.w = [
@@ -185,10 +186,6 @@ class Neuron(Module):
             out = activate(act, self.activation)
         out.label = self.name or out.label  # in a model, the output is named after the neuron
         return out
-
-    @property
-    def output_activation(self) -> str:  # type: ignore[override]
-        return self.activation
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation, "init": self.init}
@@ -216,6 +213,7 @@ class Layer(Module):
         self.nin, self.nout = checks.whole_number("nin", nin), checks.whole_number("nout", nout)
         dropout = checks.fraction("dropout", dropout, DROPOUT)
         self.activation, self.init, self.dropout = activation, init, dropout
+        self.output_activation = activation
         self._rng = rng if rng is not None else np.random.default_rng(seed)
         self.neurons = [
             Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
@@ -237,10 +235,6 @@ class Layer(Module):
                     outputs[i] = out * mask
                 outputs[i].label = out.label
         return outputs
-
-    @property
-    def output_activation(self) -> str:  # type: ignore[override]
-        return self.activation
 
     def __call__(self, x: Any) -> Value | list[Value]:
         outputs = self.forward(x)
@@ -440,7 +434,7 @@ def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Genera
     """Initial weights: He for ReLU-like activations, Xavier for the others, or U(-1, 1)."""
     if init == "auto":  # as the activation's row says; a linear neuron takes xavier
         row = ACTIVATION_ROWS.get(activation)
-        init = row.init if row is not None and row.init else "xavier"
+        init = row.init if row is not None and row.init is not None else "xavier"
     if init == "uniform":
         return rng.uniform(-1, 1, nin)
     scale = math.sqrt(2 / nin) if init == "he" else math.sqrt(2 / (nin + nout))

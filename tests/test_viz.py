@@ -478,7 +478,7 @@ def groups(root: Value, collapse: str) -> list[list[int]]:
     """Each box of a collapsed picture, as the positions of its nodes in the graph."""
     scene = Scene(root, collapse)
     place = {node: i for i, node in enumerate(scene.order)}
-    boxes = sorted(scene.group_ids, key=lambda group: scene.group_ids[group])
+    boxes = sorted(scene.group_ids, key=lambda group: int(scene.group_ids[group][1:]))
     return [sorted(place[n] for n, g in scene.group.items() if g is group) for group in boxes]
 
 

@@ -46,9 +46,6 @@ __all__ = [
 ]
 
 
-FORMATS = (".dot", ".svg", ".png", ".pdf", ".html", ".gif")  # the suffixes save() writes
-
-
 def to_dot(
     root: Value | GradcheckError,
     rankdir: str = "LR",
@@ -132,4 +129,5 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     ".html": save_html,
     ".gif": save_gif,
 }
+FORMATS = tuple(_WRITERS)  # the suffixes save() writes: .dot .svg .png .pdf .html .gif
 _GIVEN = ("root", "path")  # the parameters save() fills in itself

@@ -163,14 +163,7 @@ class Scene:
         return "\n".join(lines) + "\n"
 
     def _input_arrows(self, node: Value, op: str, local_grads: bool) -> Iterable[str]:
-        locals_: tuple[Any, ...] = ()
-        if local_grads:
-            assert node.op is not None
-            try:
-                with np.errstate(all="ignore"):
-                    locals_ = node.op.local_grads(*[p.data for p in node.parents], node.data)
-            except ArithmeticError:  # sqrt at 0, x ** 0.5 at 0: the derivative is infinite
-                locals_ = (math.inf,) * len(node.parents)
+        locals_ = _local_grads(node) if local_grads else ()
         for i, (parent, edge) in enumerate(self.input_edges(node)):
             label = ""
             if local_grads:
@@ -182,8 +175,9 @@ class Scene:
 def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
     """Fill colours by |grad| on a log scale (from this graph's smallest gradient to its largest),
     and flags for troubled nodes: a gradient that is not finite, exploding (> 1e3), vanishing
-    (< 1e-6), or a ReLU that is dead (all outputs 0). A collapsed neuron or layer is judged by
-    its outputs: flagged if any is, else coloured by the largest. Call it after backward()."""
+    (< 1e-6), or a dead activation (its derivative is 0 for every example: a ReLU whose inputs
+    are all negative). A collapsed neuron or layer is judged by its outputs, and flagged by any
+    of its nodes; else coloured by its largest output gradient. Call it after backward()."""
     outputs = {n for nodes in scene.outputs.values() for n in nodes}
     shown = [n for n in scene.order if n not in scene.group or n in outputs]
     sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
@@ -200,12 +194,14 @@ def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
             flags[node] = f"dead {node.op}"
     scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
     low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
+    box_flags: dict[str, str] = {}
+    for node, flag in flags.items():
+        box_flags.setdefault(scene.box(node), flag)
     fills: dict[str, str] = {}
     for box in dict.fromkeys(scene.box(n) for n in shown):
         members = [n for n in shown if scene.box(n) == box]
-        flagged = [flags[n] for n in scene.order if n in flags and scene.box(n) == box]
-        if flagged:
-            fills[box] = FLAG_COLOURS.get(flagged[0], FLAG_COLOURS["dead"])
+        if box in box_flags:  # "dead relu", "dead sigmoid": the colour of "dead"
+            fills[box] = FLAG_COLOURS.get(box_flags[box], FLAG_COLOURS["dead"])
             continue
         size = max(
             sizes[n] for n in members
@@ -292,9 +288,18 @@ def _dead(node: Value) -> bool:
     """An activation whose local derivative is 0 for every example: no gradient gets through."""
     if node.op is None or node.op.init is None:
         return False
-    with np.errstate(all="ignore"):
-        local = node.op.local_grads(*[p.data for p in node.parents], node.data)[0]
-    return bool(np.all(np.asarray(local) == 0))
+    return bool(np.all(np.asarray(_local_grads(node)[0]) == 0))
+
+
+def _local_grads(node: Value) -> tuple[Any, ...]:
+    """The op table's ∂node/∂input for each input, at the node's data, for pictures; infinite
+    where the derivative does not exist (sqrt at 0)."""
+    assert node.op is not None
+    try:
+        with np.errstate(all="ignore"):
+            return tuple(node.op.local_grads(*[p.data for p in node.parents], node.data))
+    except ArithmeticError:
+        return (math.inf,) * len(node.parents)
 
 
 def _record(text: str) -> str:

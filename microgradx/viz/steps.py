@@ -72,13 +72,8 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
         return Step("forward", node, None, (), f"{name} = {result} (an input)")
     symbols = [names[p] for p in node.parents]
     numbers = [number(p.data) for p in node.parents]
-    formula, arithmetic = _formula(node, symbols), _formula(node, numbers)
+    formula, arithmetic = node.op.write(*symbols), node.op.write(*numbers)
     return Step("forward", node, None, (), f"{name} = {formula} = {arithmetic} = {result}")
-
-
-def _formula(node: Value, operands: list[str]) -> str:
-    assert node.op is not None
-    return node.op.write(*operands)
 
 
 def _caption(edge: Edge, names: dict[Value, str]) -> str:
