@@ -2,7 +2,7 @@
 
 from microgradx import data, losses, nn, optim, train
 from microgradx.engine import Value
-from microgradx.functional import custom_op, grad, value_and_grad
+from microgradx.functional import custom_op, grad, value_and_grad, weighted_sum
 from microgradx.recording import no_grad
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "optim",
     "train",
     "value_and_grad",
+    "weighted_sum",
 ]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ import numpy as np
 
 from microgradx.errors import NUMBERS, finite_number
 
-__all__ = ["choice", "finite_number", "fraction", "non_negative", "whole_number"]
+__all__ = ["choice", "finite_number", "flag", "fraction", "non_negative", "whole_number"]
 
 
 def whole_number(what: str, x: Any, least: int = 1) -> int:
@@ -43,6 +43,13 @@ def choice(what: str, x: Any, choices: Collection[str]) -> str:
     if type(x) is not str or x not in choices:  # plain text: a custom op row is not a name
         raise ValueError(f"{what} must be one of {', '.join(choices)}; got {_clip(x)}")
     return x
+
+
+def flag(what: str, x: Any) -> bool:
+    """True or False (not 0, 1 or "no": a switch), or a TypeError naming `what`."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {_clip(x)}")
+    return bool(x)
 
 
 def _number(x: Any) -> bool:

@@ -213,10 +213,13 @@ def backpropagate(
                     local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
                 else:
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-                for parent, local_grad in zip(parents, local_grads):
-                    contribution = local_grad * upstream
-                    if contribution.__class__ is not float and parent.data.__class__ is float:
-                        contribution = _batch_total(contribution)  # a float met a batch
+                stacked = local_grads.__class__ is np.ndarray  # one array, a row per input
+                contributions = _rows(local_grads * upstream, parents) if stacked else parents
+                for parent, local_grad, contribution in zip(parents, local_grads, contributions):
+                    if not stacked:
+                        contribution = local_grad * upstream
+                        if contribution.__class__ is not float and parent.data.__class__ is float:
+                            contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
                     after = contribution if before is None else before + contribution
                     grads[parent] = after
@@ -244,6 +247,15 @@ def topological_order(root: Value) -> list[Value]:
                 if parent not in visited:
                     stack.append((parent, False))
     return order
+
+
+def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
+    """Each input's contribution from one array, a row per input (a weighted sum on a batch
+    sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
+    totals = contributions.sum(axis=1).tolist()
+    return [
+        t if p.data.__class__ is float else row for p, row, t in zip(parents, contributions, totals)
+    ]
 
 
 def _batch_total(contribution: Any) -> Any:

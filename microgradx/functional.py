@@ -27,6 +27,17 @@ def apply(op: ops.Op, *operands: Any) -> Value:
     return record(op, tuple(x if isinstance(x, Value) else Value(x) for x in operands))
 
 
+def weighted_sum(ws: Sequence[Any], xs: Sequence[Any], b: Any = 0.0) -> Value:
+    """b + w1·x1 + ... + wn·xn as one node of the graph (a neuron's pre-activation): its local
+    derivatives are ∂/∂wi = xi, ∂/∂xi = wi and ∂/∂b = 1. Weights, inputs and b may be Values
+    or numbers, single numbers or batches; `weighted_sum([w1, w2], [x1, x2], b)`."""
+    ws, xs = list(ws), list(xs)
+    if not ws or len(ws) != len(xs):
+        got = f"{len(ws)} weight(s) and {len(xs)} input(s)"
+        raise ValueError(f"weighted_sum needs one weight per input, at least one; got {got}")
+    return apply(ops.weighted_sum(len(ws)), *ws, *xs, b)
+
+
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The function that returns df/d(argument argnums): `grad(lambda x: x ** 3)(2.0) == 12.0`.
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from microgradx import checks
 from microgradx.engine import Value
+from microgradx.functional import weighted_sum
 from microgradx.recording import LOSS, scope
 
 __all__ = [
@@ -166,10 +167,10 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
 def l2(parameters: Iterable[Value]) -> Value:
     """Σ p²: weight decay. Add `alpha * l2(model.parameters())` to a loss to keep weights small.
     A penalty on the parameters, not a loss over examples, so it declares no task."""
-    squares = [p * p for p in parameters]
-    if not squares:
+    values = list(parameters)
+    if not values:
         raise ValueError("l2 needs at least one parameter")
-    return sum(squares[1:], squares[0])
+    return weighted_sum(values, values)  # one node: 0 + p1·p1 + p2·p2 + ...
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Neurons, layers and multi-layer perceptrons made of Values; parameter names; save and load.
 
-A `Neuron` computes act(b + w1·x1 + ... + wn·xn). A `Layer` is several neurons side by side;
-an `MLP` is layers one after the other. Call a model with one example (a sequence of numbers
-or Values) to get a small scalar graph, or with a whole batch (a 2-D array, one row per
-example) to send every example through one graph at once.
+A `Neuron` computes act(b + w1·x1 + ... + wn·xn): one weighted-sum node (a row of the op
+table) and one activation node, or, with `expanded=True`, the products and sums one by one as
+the lecture builds them (the same numbers and gradients, a bigger graph). A `Layer` is several
+neurons side by side; an `MLP` is layers one after the other. Call a model with one example (a
+sequence of numbers or Values) to get a small scalar graph, or with a whole batch (a 2-D array,
+one row per example) to send every example through one graph at once.
 """
 
 from __future__ import annotations
@@ -66,6 +68,14 @@ class Module:
         """Set every parameter's gradient to 0 (gradients accumulate otherwise)."""
         for parameter in self.parameters():
             parameter.grad = 0.0
+
+    def expand(self, expanded: bool = True) -> Module:
+        """Record every neuron's weighted sum as products and sums (expanded=True), or as one
+        weighted-sum node (False). Outputs and gradients stay the same. Returns the module."""
+        for module in self.modules():
+            if isinstance(module, Neuron):
+                module.expanded = expanded
+        return self
 
     def train(self, mode: bool = True) -> Module:
         """Training mode: dropout is active. Returns the module, for chaining."""
@@ -155,12 +165,13 @@ class Neuron(Module):
         *,
         rng: np.random.Generator | None = None,
         nout: int = 1,
+        expanded: bool = False,
     ) -> None:
         checks.choice("activation", activation, ACTIVATIONS)
         checks.choice("init", init, INITS)
         self.nin = checks.whole_number("nin", nin)
         self.activation = self.output_activation = activation
-        self.init = init
+        self.init, self.expanded = init, checks.flag("expanded", expanded)
         rng = rng if rng is not None else np.random.default_rng(seed)
         with scope(self.scope):  # the parameters belong to the neuron
             self.w = [
@@ -178,11 +189,14 @@ class Neuron(Module):
         return self.forward(_inputs(x, self.nin, type(self).__name__))
 
     def forward(self, inputs: list[Any]) -> Value:
-        """The output for inputs already checked: nin numbers, Values or batch columns."""
+        """The output for inputs already checked: nin Values (numbers, or batch columns)."""
         with scope(self.scope):
-            act = self.b
-            for wi, xi in zip(self.w, inputs):
-                act = act + wi * xi
+            if self.expanded:  # b + w1·x1 + w2·x2 + ..., one product and one sum at a time
+                act = self.b
+                for wi, xi in zip(self.w, inputs):
+                    act = act + wi * xi
+            else:  # the same sum as one node of the op table
+                act = record(ops.weighted_sum(self.nin), (*self.w, *inputs, self.b))
             out = activate(act, self.activation)
         out.label = self.name or out.label  # in a model, the output is named after the neuron
         return out
@@ -209,6 +223,7 @@ class Layer(Module):
         seed: int | None = None,
         *,
         rng: np.random.Generator | None = None,
+        expanded: bool = False,
     ) -> None:
         self.nin, self.nout = checks.whole_number("nin", nin), checks.whole_number("nout", nout)
         dropout = checks.fraction("dropout", dropout, DROPOUT)
@@ -216,7 +231,8 @@ class Layer(Module):
         self.output_activation = activation
         self._rng = rng if rng is not None else np.random.default_rng(seed)
         self.neurons = [
-            Neuron(nin, activation, init, rng=self._rng, nout=nout) for _ in range(nout)
+            Neuron(nin, activation, init, rng=self._rng, nout=nout, expanded=expanded)
+            for _ in range(nout)
         ]
         several = f"{nout} neurons, {nout * (nin + 1)} parameters"
         self.scope.detail = several if nout > 1 else self.neurons[0].scope.detail
@@ -270,6 +286,7 @@ class MLP(Module):
         seed: int | None = None,
         *,
         rng: np.random.Generator | None = None,
+        expanded: bool = False,
     ) -> None:
         if isinstance(nouts, np.ndarray):
             nouts = nouts.tolist()
@@ -295,6 +312,7 @@ class MLP(Module):
                 init,
                 0.0 if i == last else dropout,
                 rng=rng,
+                expanded=expanded,
             )
             for i in range(len(self.nouts))
         ]
@@ -399,7 +417,7 @@ def _parameters_in(value: Any) -> Iterator[tuple[str, Value]]:
 
 def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     """One example (a sequence of nin numbers or Values) or a batch (array (batch, nin)), as a
-    list of nin items: numbers, Values, or Values holding one column of the batch."""
+    list of nin Values: numbers become inputs x1, x2, ...; a batch gives one column each."""
     if isinstance(x, np.ndarray) and x.ndim == 2:
         if x.shape[1] != nin:
             raise ValueError(
@@ -423,7 +441,7 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
                 f"{who} takes one example as {nin} numbers or Values; got an item of type "
                 f"{type(item).__name__}: for several examples pass a 2-D array (batch, {nin})"
             )
-    return items
+    return [x if isinstance(x, Value) else Value(x, label=f"x{j + 1}") for j, x in enumerate(items)]
 
 
 def _batch_shape(value: Value) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ Hypothesis strategies and the captions all read this table. It imports nothing o
 from __future__ import annotations
 
 import math
+import operator
 import re
 import sys
 from collections.abc import Callable
@@ -221,10 +222,54 @@ def leaky_relu(slope: float = 0.01) -> Op:
               params=(slope,))  # fmt: skip
 
 
+@lru_cache(maxsize=256)
+def weighted_sum(n: int) -> Op:
+    """The row for a neuron's weighted sum b + w1·x1 + ... + wn·xn, inputs w1..wn, x1..xn, b:
+    ∂out/∂wi = xi, ∂out/∂xi = wi, ∂out/∂b = 1. On a batch, forward and local derivatives are a
+    few NumPy calls for the whole row; the derivatives come back as one array, a row per input."""
+
+    def forward(*inputs: Any) -> Any:
+        ws, xs, b = inputs[:n], inputs[n:-1], inputs[-1]
+        if np.ndarray not in map(type, inputs):  # single numbers: b + w1·x1 + w2·x2 + ...
+            return sum(map(operator.mul, ws, xs), b)
+        W, X = _stack(ws), _stack(xs)
+        return b + (W @ X if W.ndim == 1 else X @ W if X.ndim == 1 else np.einsum("ij,ij->j", W, X))
+
+    def grads(*inputs_and_out: Any) -> Any:
+        inputs = inputs_and_out[:-1]
+        if np.ndarray not in map(type, inputs):  # numbers, or Values (for grad of grad)
+            return (*inputs[n:-1], *inputs[:n], 1.0)
+        stacked = np.empty((2 * n + 1, inputs_and_out[-1].size))  # a row per input
+        stacked[:n] = _stack(inputs[n:-1]).reshape(n, -1)  # ∂out/∂wi = xi
+        stacked[n:-1] = _stack(inputs[:n]).reshape(n, -1)  # ∂out/∂xi = wi
+        stacked[-1] = 1.0  # ∂out/∂b
+        return stacked
+
+    terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
+    maths = (
+        "b + Σᵢ wᵢ·xᵢ",
+        *(f"x{i + 1}" for i in range(n)),
+        *(f"w{i + 1}" for i in range(n)),
+        "1",
+    )
+    return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
+              notation=f"{terms} + {{{2 * n}}}", method="", params=(n,))  # fmt: skip
+
+
+def _stack(values: tuple[Any, ...]) -> Any:
+    """Numbers as an array (n,), batches as an array (n, batch size); a number among batches
+    stands for every example."""
+    try:
+        return np.array(values)
+    except ValueError:  # numbers and batches mixed (batches of different sizes fail again)
+        return np.array(np.broadcast_arrays(*values))
+
+
 CALLS: dict[str, Callable[..., Op]] = {"leaky_relu": leaky_relu}
 """The families written as a call, such as leaky_relu(x, 0.1): a Value method and a function
 of formulas, like the rows written as a call (tanh). (x ** 3 is the operator `**`.)"""
-EXAMPLES = (power(2.0), power(3.0), power(-1.0), power(0.5), power(-1.5), leaky_relu(0.1))
+EXAMPLES = (power(2.0), power(3.0), power(-1.0), power(0.5), power(-1.5), leaky_relu(0.1),
+            weighted_sum(1), weighted_sum(3))  # fmt: skip
 """A few rows of each family, for tests that go through every row."""
 
 

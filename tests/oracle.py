@@ -33,9 +33,19 @@ SYMPY: dict[str, Callable[..., Any]] = {
     # families of rows: their constant is in row.params
     "power": lambda a, n: a ** sp.nsimplify(n),
     "leaky_relu": lambda a, slope: a if _positive(a) else sp.nsimplify(slope) * a,
+    "weighted_sum": lambda *inputs_and_n: _weighted_sum(*inputs_and_n),
     # the custom op the tests define
     "cube": lambda a: a**3,
 }
+
+
+
+
+def _weighted_sum(*inputs_and_n: Any) -> Any:
+    """b + Σ wi·xi with inputs w1..wn, x1..xn, b, then n (the row's constant)."""
+    *inputs, n = inputs_and_n
+    n = int(n)
+    return inputs[2 * n] + sp.Add(*[inputs[i] * inputs[n + i] for i in range(n)])
 
 
 _point: dict[sp.Symbol, float] = {}

@@ -16,7 +16,7 @@ import pytest
 import microgradx
 
 CORE = "microgradx.engine"
-BUDGET = 400  # lines of code: not blank, not a comment, not a docstring
+BUDGET = 450  # lines of code: not blank, not a comment, not a docstring
 
 
 def test_the_engine_and_what_it_needs_fit_the_budget() -> None:

@@ -120,13 +120,16 @@ def test_highlight_and_too_many_nodes() -> None:
     assert viz.to_dot(y, max_nodes=2000).count("shape=record") == 601
 
 
-def test_a_model_collapses_by_neuron_or_by_layer() -> None:
-    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+@pytest.mark.parametrize(("expanded", "nodes"), [(False, 22), (True, 36)])
+def test_a_model_collapses_by_neuron_or_by_layer(expanded: bool, nodes: int) -> None:
+    """13 parameters, 2 inputs and per neuron a weighted sum (or 2 products and sums per input)
+    and its tanh; collapsed, both forms are the same picture."""
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0, expanded=expanded)
     out = model([Value(1.0, label="x1"), Value(-1.0, label="x2")])
     out.backward()
     plain, neurons, layers = (viz.to_dot(out, collapse=c) for c in (None, "neuron", "layer"))
     assert "layers.0.neurons.2.w1" in plain
-    assert plain.count("shape=record") == len(topological_order(out)) == 36
+    assert plain.count("shape=record") == len(topological_order(out)) == nodes
     boxes = re.findall(r'label="\{(layers[^|]*)\|([^|]*)', neurons)
     assert [name for name, _ in boxes] == [f"layers.0.neurons.{i}" for i in range(3)] + [
         "layers.1.neurons.0"
