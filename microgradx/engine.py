@@ -213,18 +213,20 @@ def backpropagate(
                     local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
                 else:
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-                stacked = local_grads.__class__ is np.ndarray  # one array, a row per input
-                contributions = _rows(local_grads * upstream, parents) if stacked else parents
-                for parent, local_grad, contribution in zip(parents, local_grads, contributions):
-                    if not stacked:
-                        contribution = local_grad * upstream
-                        if contribution.__class__ is not float and parent.data.__class__ is float:
-                            contribution = _batch_total(contribution)  # a float met a batch
+                contributions = None  # unless the row sent one array, a row per input:
+                if local_grads.__class__ is np.ndarray:  # then all are computed at once
+                    contributions = _rows(local_grads * upstream, parents)
+                for i, parent in enumerate(parents):
+                    contribution = (
+                        local_grads[i] * upstream if contributions is None else contributions[i]
+                    )
+                    if contribution.__class__ is not float and parent.data.__class__ is float:
+                        contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
                     after = contribution if before is None else before + contribution
                     grads[parent] = after
                     if on_edge is not None:
-                        edge = (node, upstream, parent, local_grad, contribution, after)
+                        edge = (node, upstream, parent, local_grads[i], contribution, after)
                         on_edge(Edge(*edge, accumulated=before is not None))
             except ArithmeticError as error:
                 raise errors.not_finite_backward(node, error) from None
@@ -235,27 +237,31 @@ def topological_order(root: Value) -> list[Value]:
     """Every node that root depends on, each after its parents, root last. No recursion."""
     order: list[Value] = []
     visited: set[Value] = set()
-    stack = [(root, False)]  # (node, are its parents in the order yet?)
+    stack = [(root, root.op is None)]  # (node, are its parents in the order yet?)
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
+            if node.op is None and node in visited:  # an input (no parents) met before
+                continue
+            visited.add(node)
             order.append(node)
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
             for parent in reversed(node.parents):
                 if parent not in visited:
-                    stack.append((parent, False))
+                    stack.append((parent, parent.op is None))
     return order
 
 
 def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
     """Each input's contribution from one array, a row per input (a weighted sum on a batch
     sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
-    totals = contributions.sum(axis=1).tolist()
-    return [
-        t if p.data.__class__ is float else row for p, row, t in zip(parents, contributions, totals)
-    ]
+    rows = contributions.sum(axis=1).tolist()
+    for i, parent in enumerate(parents):
+        if parent.data.__class__ is not float:
+            rows[i] = contributions[i]
+    return rows
 
 
 def _batch_total(contribution: Any) -> Any:

@@ -74,7 +74,7 @@ def finite_result(op: Op, parents: tuple[Any, ...], result: float) -> None:
 
 def different_batches(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
     """The error for inputs that are batches of different sizes (NumPy would broadcast 1 to n)."""
-    sizes = [p.data.size for p in parents if isinstance(p.data, np.ndarray)]
+    sizes = [p.data.size for p in parents if p.data.__class__ is np.ndarray]
     if len(set(sizes)) < 2:
         return None
     found = f"batches of different sizes ({' and '.join(map(str, sizes))} examples)"

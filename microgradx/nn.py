@@ -62,7 +62,19 @@ class Module:
                 yield name + suffix, parameter
 
     def parameters(self) -> list[Value]:
-        return [parameter for _, parameter in self.named_parameters()]
+        """Every parameter, in the order of named_parameters() (a module that overrides one
+        overrides both); a quick walk, because training asks for them at every step."""
+        found: list[Value] = []
+        stack = list(vars(self).values())[::-1]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, Value):
+                found.append(value)
+            elif isinstance(value, Module):
+                found.extend(value.parameters())
+            elif isinstance(value, (list, tuple)):
+                stack.extend(reversed(value))
+        return found
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (gradients accumulate otherwise)."""
@@ -184,6 +196,9 @@ class Neuron(Module):
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         yield from ((f"w{i + 1}", w) for i, w in enumerate(self.w))
         yield "b", self.b
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
 
     def __call__(self, x: Any) -> Value:
         return self.forward(_inputs(x, self.nin, type(self).__name__))
