@@ -257,7 +257,7 @@ def topological_order(root: Value) -> list[Value]:
 def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
     """Each input's contribution from one array, a row per input (a weighted sum on a batch
     sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
-    rows = contributions.sum(axis=1).tolist()
+    rows: list[Any] = contributions.sum(axis=1).tolist()
     for i, parent in enumerate(parents):
         if parent.data.__class__ is not float:
             rows[i] = contributions[i]
