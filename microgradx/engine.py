@@ -213,20 +213,18 @@ def backpropagate(
                     local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
                 else:
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-                contributions = None  # unless the row sent one array, a row per input:
-                if local_grads.__class__ is np.ndarray:  # then all are computed at once
-                    contributions = _rows(local_grads * upstream, parents)
-                for i, parent in enumerate(parents):
-                    contribution = (
-                        local_grads[i] * upstream if contributions is None else contributions[i]
-                    )
+                stacked = local_grads.__class__ is np.ndarray  # one array, a row per input:
+                contributions = _rows(local_grads * upstream, parents) if stacked else parents
+                for parent, local_grad, contribution in zip(parents, local_grads, contributions):
+                    if not stacked:  # (a stacked row's contributions are computed at once)
+                        contribution = local_grad * upstream
                     if contribution.__class__ is not float and parent.data.__class__ is float:
                         contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
                     after = contribution if before is None else before + contribution
                     grads[parent] = after
                     if on_edge is not None:
-                        edge = (node, upstream, parent, local_grads[i], contribution, after)
+                        edge = (node, upstream, parent, local_grad, contribution, after)
                         on_edge(Edge(*edge, accumulated=before is not None))
             except ArithmeticError as error:
                 raise errors.not_finite_backward(node, error) from None
