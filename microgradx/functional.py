@@ -31,6 +31,9 @@ def weighted_sum(ws: Sequence[Any], xs: Sequence[Any], b: Any = 0.0) -> Value:
     """b + w1·x1 + ... + wn·xn as one node of the graph (a neuron's pre-activation): its local
     derivatives are ∂/∂wi = xi, ∂/∂xi = wi and ∂/∂b = 1. Weights, inputs and b may be Values
     or numbers, single numbers or batches; `weighted_sum([w1, w2], [x1, x2], b)`."""
+    if isinstance(xs, np.ndarray) and xs.ndim == 2:  # a batch as rows: each input is a column
+        shape = f"for a batch of shape {xs.shape} pass its columns, list(X.T)"
+        raise ValueError(f"weighted_sum takes one 1-D input per weight: {shape}")
     ws, xs = list(ws), list(xs)
     if not ws or len(ws) != len(xs):
         got = f"{len(ws)} weight(s) and {len(xs)} input(s)"
