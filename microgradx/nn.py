@@ -57,9 +57,10 @@ class Module:
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         """(dotted name, parameter) pairs, in a fixed order."""
+        found: list[tuple[str, Value]] = []
         for name, value in vars(self).items():
-            for suffix, parameter in _parameters_in(value):
-                yield name + suffix, parameter
+            _parameters_in(value, name, found)
+        return iter(found)
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of named_parameters() (a module that overrides one
@@ -199,6 +200,9 @@ class Neuron(Module):
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
+
+    def _children(self) -> Iterator[tuple[str, Module]]:
+        return iter(())  # a neuron holds no modules (and its weights need no search)
 
     def __call__(self, x: Any) -> Value:
         return self.forward(_inputs(x, self.nin, type(self).__name__))
@@ -419,15 +423,15 @@ def load(path: str | os.PathLike[str]) -> Module:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _parameters_in(value: Any) -> Iterator[tuple[str, Value]]:
-    """(name suffix, parameter) for a Value, a Module, or a list of them."""
+def _parameters_in(value: Any, name: str, found: list[tuple[str, Value]]) -> None:
+    """Add (dotted name, parameter) to found for a Value, a Module, or a list of them."""
     if isinstance(value, Value):
-        yield "", value
+        found.append((name, value))
     elif isinstance(value, Module):
-        yield from (("." + name, p) for name, p in value.named_parameters())
+        found.extend((f"{name}.{inner}", p) for inner, p in value.named_parameters())
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from ((f".{i}{suffix}", p) for suffix, p in _parameters_in(item))
+            _parameters_in(item, f"{name}.{i}", found)
 
 
 def _inputs(x: Any, nin: int, who: str) -> list[Any]:

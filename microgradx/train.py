@@ -130,7 +130,8 @@ def fit(
         if count is not None:
             checks.whole_number(name, count)
     rng = np.random.default_rng(seed)
-    history, best_loss, best_state = History(), math.inf, model.state_dict()
+    parameters = model.parameters()
+    history, best_loss, best = History(), math.inf, [p.data for p in parameters]
     report, epoch = _Progress(epochs, progress), 0
     try:
         for epoch in range(1, epochs + 1):
@@ -165,7 +166,8 @@ def fit(
             else:
                 watched = history.loss[-1]
             if watched < best_loss:
-                best_loss, history.best_epoch, best_state = watched, epoch, model.state_dict()
+                best_loss, history.best_epoch = watched, epoch
+                best = [p.data for p in parameters]  # the best weights so far
             report.update(epoch, history)
             if early_stopping and epoch - (history.best_epoch or 0) >= early_stopping:
                 history.stopped_early = True
@@ -181,7 +183,8 @@ def fit(
         report.close(history)
         model.eval()
     if early_stopping:
-        model.load_state_dict(best_state)
+        for parameter, data in zip(parameters, best):
+            parameter.data = data
     return history
 
 

@@ -39,8 +39,6 @@ SYMPY: dict[str, Callable[..., Any]] = {
 }
 
 
-
-
 def _weighted_sum(*inputs_and_n: Any) -> Any:
     """b + Σ wi·xi with inputs w1..wn, x1..xn, b, then n (the row's constant)."""
     *inputs, n = inputs_and_n
