@@ -46,6 +46,9 @@ class Op(str):
     init: str | None = None  # as a neuron's activation, the initialization that suits it
     reduces: bool = False  # a batch reduction (sum, mean)
     params: tuple[float, ...] = ()  # the constant of a family of rows (n in x ** n)
+    grad_notation: tuple[str, ...] = ()  # each local derivative written with {0}, {1}, ... for
+    # the inputs, for captions, where maths cannot say it (its letters are not the inputs: the
+    # weighted sum's ∂out/∂w1 is "{n}", its x1); () for maths, whose a, b stand for the inputs
 
     def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
                 **fields: Any) -> Op:  # fmt: skip
@@ -252,8 +255,10 @@ def weighted_sum(n: int) -> Op:
         *(f"w{i + 1}" for i in range(n)),
         "1",
     )
+    rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
-              notation=f"{terms} + {{{2 * n}}}", method="", params=(n,))  # fmt: skip
+              notation=f"{terms} + {{{2 * n}}}", method="", params=(n,),
+              grad_notation=rules)  # fmt: skip
 
 
 def _stack(values: tuple[Any, ...]) -> Any:

@@ -201,8 +201,14 @@ def test_the_neuron_steps_read_as_the_chain_rule() -> None:
     steps = viz.backprop_steps(o)
     assert [s.kind for s in steps] == ["seed"] + ["backward"] * 5
     assert steps[0].caption.startswith("o.grad = 1")
-    assert steps[1].caption == "n.grad += ∂o/∂n × o.grad = 0.5000 × 1.000 = 0.5000"
-    assert "w1.grad += ∂x1*w1/∂w1 × x1*w1.grad = 2.000 × 0.5000 = 1.000" in steps[-1].caption
+    assert steps[1].caption == (
+        "n.grad += ∂o/∂n × o.grad = (1 - tanh(n)²) × o.grad = 0.5000 × 1.000 = 0.5000"
+    )
+    assert steps[2].caption.startswith("add1.grad += ∂n/∂add1 × n.grad = 1 × n.grad = 1.000 ×")
+    assert (
+        "w1.grad += ∂x1*w1/∂w1 × x1*w1.grad = x1 × x1*w1.grad = 2.000 × 0.5000 = 1.000"
+        in steps[-1].caption
+    )
     assert all(node.grad == 0.0 for node in topological_order(o))  # the steps change nothing
     forward = viz.backprop_steps(o, include_forward=True)
     assert [s.kind for s in forward[:10]] == ["forward"] * 10
@@ -351,9 +357,10 @@ def test_captions_for_batches_and_negative_numbers() -> None:
     out = (w * Value(np.array([1.0, 2.0, 3.0]), label="xs")).sum()
     captions = "\n".join(s.caption for s in viz.backprop_steps(out))
     assert (
-        "w.grad += Σ over the batch of ∂mul1/∂w × mul1.grad" in captions
-        and "summed = 6.000" in captions
+        "w.grad += Σ over the batch of ∂mul1/∂w × mul1.grad = Σ xs × mul1.grad = batch of 3, "
+        "mean 2.000 × batch of 3, all 1.000, summed = 6.000" in captions
     )
+    assert "xs.grad += ∂mul1/∂xs × mul1.grad = w × mul1.grad = 2.000 × batch of 3," in captions
     a = Value(-3.0, label="a")
     forward = [
         s.caption for s in viz.backprop_steps(a**2 + a.leaky_relu(0.1), include_forward=True)

@@ -20,6 +20,8 @@ from microgradx.recording import LAYER, NEURON, Scope
 COLLAPSE = (None, NEURON, LAYER)  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
 FIGURE_SPACE = "\u2007"  # as wide as a digit
+SHORT_NAMES = {"weighted_sum": "z"}  # made-up names: z1, z2, ... as a neuron's weighted sum
+ROUND = 4  # an op symbol this long or shorter is drawn in a circle (+, tanh), longer in an ellipse
 FLAG_COLOURS = {
     "not finite": "#ff9896",
     "exploding": "#ffbb78",
@@ -40,9 +42,12 @@ class DotNotFound(RuntimeError):
 
 
 def number(x: Any) -> str:
-    """Four significant figures (2.000, 0.5000, -1.500e-07); a batch as its size and mean."""
-    if isinstance(x, np.ndarray):
-        return f"batch of {x.size}, mean {float(np.mean(x)):#.4g}"
+    """Four significant figures (2.000, 0.5000, -1.500e-07); a batch as its size and mean, or
+    the number all its examples share (a weight's row in a weighted sum's local derivatives)."""
+    if isinstance(x, np.ndarray):  # the same number for every example: "all" of them
+        same = x.size > 1 and bool(np.all(x == x.flat[0]))
+        value = float(x.flat[0] if same else np.mean(x)) + 0.0
+        return f"batch of {x.size}, {'all' if same else 'mean'} {value:#.4g}"
     return f"{float(x) + 0.0:#.4g}"  # + 0.0 turns -0.0 into 0.0
 
 
@@ -140,7 +145,8 @@ class Scene:
             lines.append(f"  {box} [{attributes(box, extra)}];")
             if node.op is not None:
                 op = self.op_id(node)
-                extra = f', shape=circle, style=filled, ordering=in, label="{_quoted(node.op)}"'
+                shape = "circle" if len(node.op) <= ROUND else "ellipse"  # Σ w·x + b, sigmoid
+                extra = f', shape={shape}, style=filled, ordering=in, label="{_quoted(node.op)}"'
                 lines.append(f"  {op} [{attributes(op, extra)}];")
                 lines.append(f'  {op} -> {box} [id="e_{op}_{box}"];')
                 lines.extend(self._input_arrows(node, op, local_grads))
@@ -247,16 +253,22 @@ class _Digraph(graphviz.Digraph):  # type: ignore[misc]
 
 
 def _names(order: list[Value]) -> dict[Value, str]:
-    """Each node's name: its label, else a short made-up one (c1 for a constant, mul2, tanh1)."""
+    """Each node's name: its label, else a short made-up one (c1 for a constant, mul2, tanh1,
+    z1 for a weighted sum), never one a label already takes."""
     names: dict[Value, str] = {}
     counts: dict[str, int] = {}
+    labels = {node.label for node in order}
     for node in order:
-        kind = node.label or ("c" if node.op is None else node.op.name)
+        kind = node.label or (
+            "c" if node.op is None else SHORT_NAMES.get(node.op.name, node.op.name)
+        )
         counts[kind] = counts.get(kind, 0) + 1
         if node.label:  # a label used twice gets #2, #3, ... so that captions stay clear
             names[node] = kind if counts[kind] == 1 else f"{kind}#{counts[kind]}"
-        else:
-            names[node] = f"{kind}{counts[kind]}"
+            continue
+        while f"{kind}{counts[kind]}" in labels:  # a label "add1" keeps its name
+            counts[kind] += 1
+        names[node] = f"{kind}{counts[kind]}"
     return names
 
 

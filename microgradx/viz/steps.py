@@ -2,11 +2,16 @@
 
 `backprop_steps(root)` records what `backpropagate` does at every node (it passes each edge
 to a callback), so the steps can never disagree with `backward()`: there is no second chain
-rule here, only captions for the numbers the engine computed.
+rule here, only captions for the numbers the engine computed. Each caption also writes the
+local derivative as the op table does, with the inputs' names:
+
+    w.grad += ∂mul1/∂w × mul1.grad = x × mul1.grad = 2.000 × 0.5010 = 1.002
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,8 @@ import numpy as np
 from microgradx import errors
 from microgradx.engine import Edge, Value, backpropagate
 from microgradx.viz.scene import Scene, number
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the inputs in an op's maths: a, b (custom ops: c, ...)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
     errors.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
     for edges in walked:
         node, upstream = edges[0].node, edges[0].upstream
-        lines = [_caption(edge, names) for edge in edges]
+        lines = [_caption(edge, names, local_rule(node, i, names)) for i, edge in enumerate(edges)]
         steps.append(Step("backward", node, upstream, tuple(edges), "\n".join(lines)))
     return steps
 
@@ -76,13 +83,50 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
     return Step("forward", node, None, (), f"{name} = {formula} = {arithmetic} = {result}")
 
 
-def _caption(edge: Edge, names: dict[Value, str]) -> str:
+def local_rule(node: Value, i: int, names: Mapping[Value, str]) -> str:
+    """The local derivative ∂node/∂(input i) as the op table writes it, with the inputs'
+    names: "w" for x in x * w, "1 - tanh(n)²", the weighted sum's x1 for its w1. From the
+    row's grad_notation, else from its maths, whose letters a, b, ... stand for the inputs
+    (whole letters only: tanh keeps its a, b² is b). "" when the row does not say, or says
+    only "∂f/∂a" (a custom op without maths), which adds nothing to a caption."""
+    op = node.op
+    assert op is not None
+    operands = [_operand(names[parent]) for parent in node.parents]
+    if op.grad_notation:
+        return op.grad_notation[i].format(*operands) if i < len(op.grad_notation) else ""
+    if not 0 <= i < len(op.maths) - 1 or op.maths[i + 1].startswith("∂"):
+        return ""
+    text = op.maths[i + 1]
+
+    def substitute(letter: re.Match[str]) -> str:
+        around = text[letter.start() - 1 : letter.start()] + text[letter.end() : letter.end() + 1]
+        if any(c.isalpha() or c.isdecimal() or c == "_" for c in around):
+            return letter[0]  # part of a word or a name: tanh, a1
+        name = operands[ord(letter[0]) - ord("a")]
+        return name[1:-1] if around == "()" and name.startswith("(") else name  # tanh(x + y)
+
+    return re.sub(f"[{LETTERS[: op.arity]}]", substitute, text)
+
+
+def _operand(name: str) -> str:
+    """A name as an operand of a formula: bracketed unless it is one word (x1, layers.0.b)."""
+    return name if re.fullmatch(r"[\w.#]+", name) else f"({name})"
+
+
+def _caption(edge: Edge, names: dict[Value, str], rule: str = "") -> str:
+    """parent.grad += ∂n/∂p × n.grad = rule × n.grad = numbers; for a single number that
+    met a batch, the sum over the batch."""
     n, p = names[edge.node], names[edge.parent]
     local, upstream, contribution = edge.local_grad, edge.upstream, edge.contribution
-    arithmetic = f"{number(local)} × {number(upstream)} = {number(contribution)}"
-    text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad = {arithmetic}"
+    if re.search(r"\s", rule) and not re.fullmatch(r"\([^()]*\)", rule):
+        rule = f"({rule})"  # (1 - tanh(n)²) × o.grad
+    arithmetic = f"{number(local)} × {number(upstream)}"
     if np.ndim(contribution) == 0 and (np.ndim(local) > 0 or np.ndim(upstream) > 0):
         # a single number met a batch: it gets the sum over the examples
-        summed = f"{number(local)} × {number(upstream)}, summed = {number(contribution)}"
-        text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad = {summed}"
+        symbolic = f" = Σ {rule} × {n}.grad" if rule else ""
+        text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad{symbolic}"
+        text += f" = {arithmetic}, summed = {number(contribution)}"
+    else:
+        symbolic = f" = {rule} × {n}.grad" if rule else ""
+        text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad{symbolic} = {arithmetic} = {number(contribution)}"
     return text + (f", so {p}.grad = {number(edge.grad_after)}" if edge.accumulated else "")
