@@ -249,12 +249,8 @@ def weighted_sum(n: int) -> Op:
         return stacked
 
     terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
-    maths = (
-        "b + Σᵢ wᵢ·xᵢ",
-        *(f"x{i + 1}" for i in range(n)),
-        *(f"w{i + 1}" for i in range(n)),
-        "1",
-    )
+    partners = [f"{letter}{i + 1}" for letter in "xw" for i in range(n)]  # ∂/∂wi = xi, ∂/∂xi = wi
+    maths = ("b + Σᵢ wᵢ·xᵢ", *partners, "1")
     rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
               notation=f"{terms} + {{{2 * n}}}", method="", params=(n,),
