@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,18 +27,28 @@ def apply(op: ops.Op, *operands: Any) -> Value:
     return record(op, tuple(x if isinstance(x, Value) else Value(x) for x in operands))
 
 
-def weighted_sum(ws: Sequence[Any], xs: Sequence[Any], b: Any = 0.0) -> Value:
+def weighted_sum(ws: Iterable[Any], xs: Iterable[Any], b: Any = 0.0) -> Value:
     """b + w1·x1 + ... + wn·xn as one node of the graph (a neuron's pre-activation): its local
     derivatives are ∂/∂wi = xi, ∂/∂xi = wi and ∂/∂b = 1. Weights, inputs and b may be Values
     or numbers, single numbers or batches; `weighted_sum([w1, w2], [x1, x2], b)`."""
     if isinstance(xs, np.ndarray) and xs.ndim == 2:  # a batch as rows: each input is a column
         shape = f"for a batch of shape {xs.shape} pass its columns, list(X.T)"
         raise ValueError(f"weighted_sum takes one 1-D input per weight: {shape}")
+    if not isinstance(ws, Iterable) or not isinstance(xs, Iterable):
+        got = f"{type(ws).__name__} and {type(xs).__name__}"
+        raise TypeError(f"weighted_sum takes a list of weights and a list of inputs; got {got}")
     ws, xs = list(ws), list(xs)
     if not ws or len(ws) != len(xs):
         got = f"{len(ws)} weight(s) and {len(xs)} input(s)"
         raise ValueError(f"weighted_sum needs one weight per input, at least one; got {got}")
-    return apply(ops.weighted_sum(len(ws)), *ws, *xs, b)
+    operands = []
+    for role, x in [*((f"weight {i + 1}", w) for i, w in enumerate(ws)),
+                    *((f"input {i + 1}", x) for i, x in enumerate(xs)), ("b", b)]:  # fmt: skip
+        try:
+            operands.append(x if isinstance(x, Value) else Value(x))
+        except TypeError as error:
+            raise TypeError(f"weighted_sum: {role}: {error}") from None
+    return record(ops.weighted_sum(len(ws)), tuple(operands))
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:

@@ -85,6 +85,7 @@ class Module:
     def expand(self, expanded: bool = True) -> Module:
         """Record every neuron's weighted sum as products and sums (expanded=True), or as one
         weighted-sum node (False). Outputs and gradients stay the same. Returns the module."""
+        expanded = checks.flag("expanded", expanded)
         for module in self.modules():
             if isinstance(module, Neuron):
                 module.expanded = expanded

@@ -464,11 +464,13 @@ def test_l2_is_the_sum_of_squares_as_one_node_with_gradient_2p(
         ([np.ones(3)], [np.ones(4)], 0.0, ValueError, r"batches of different sizes \(3 and 4 "),
         ([np.ones(3)], [2.0], np.ones(2), ValueError, r"batches of different sizes \(3 and 2 "),
         ([1.0, np.ones(2)], [np.ones(2), np.ones(1)], 0.0, ValueError, r"\(2 and 2 and 1 exam"),
-        ([1.0], ["a"], 0.0, TypeError, r"Value holds a number .* got str 'a'"),
-        ([None], [1.0], 0.0, TypeError, r"Value holds a number .* got NoneType None"),
-        ([1.0], [1.0], "b", TypeError, r"Value holds a number .* got str 'b'"),
-        ([[1.0, 2.0]], [1.0], 0.0, TypeError, r"for a batch, pass np\.array"),
+        ([1.0], ["a"], 0.0, TypeError, r"input 1: Value holds a number .* got str 'a'"),
+        ([1.0, None], [1.0, 2.0], 0.0, TypeError, r"weight 2: Value holds .* got NoneType None"),
+        ([1.0], [1.0], "b", TypeError, r"b: Value holds a number .* got str 'b'"),
+        ([[1.0, 2.0]], [1.0], 0.0, TypeError, r"weight 1: .*for a batch, pass np\.array"),
         ([np.ones((2, 2))], [1.0], 0.0, TypeError, r"1-D batch, not shape \(2, 2\)"),
+        (2.0, [1.0], 0.0, TypeError, r"a list of weights and a list of inputs; got float and list"),
+        ([1.0, 2.0], np.ones((5, 2)), 0.0, ValueError, r"batch of shape \(5, 2\).*list\(X\.T\)"),
     ],
 )
 def test_bad_inputs_are_errors_that_say_what_was_wrong(
