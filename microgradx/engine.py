@@ -207,13 +207,16 @@ def backpropagate(
                 continue  # an input: nothing to pass back
             upstream, parents = grads[node], node.parents
             try:
+                stacked = False
                 if create_graph:
                     local_grads = op.local_grads(*parents, node)
                 elif len(parents) == 2:
                     local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
-                else:
+                elif len(parents) == 1:
+                    local_grads = op.local_grads(parents[0].data, node.data)
+                else:  # n inputs: the row may send one array, a row per input
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-                stacked = local_grads.__class__ is np.ndarray  # one array, a row per input:
+                    stacked = local_grads.__class__ is np.ndarray
                 contributions = _rows(local_grads * upstream, parents) if stacked else parents
                 for parent, local_grad, contribution in zip(parents, local_grads, contributions):
                     if not stacked:  # (a stacked row's contributions are computed at once)
@@ -239,9 +242,10 @@ def topological_order(root: Value) -> list[Value]:
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
-            if node.op is None and node in visited:  # an input (no parents) met before
-                continue
-            visited.add(node)
+            if node.op is None:  # an input (it has no parents): unless it is in already
+                if node in visited:
+                    continue
+                visited.add(node)
             order.append(node)
         elif node not in visited:
             visited.add(node)

@@ -243,8 +243,8 @@ def weighted_sum(n: int) -> Op:
         if np.ndarray not in map(type, inputs):  # numbers, or Values (for grad of grad)
             return (*inputs[n:-1], *inputs[:n], 1.0)
         stacked = np.empty((2 * n + 1, inputs_and_out[-1].size))  # a row per input
-        _into(stacked[:n], inputs[n:-1])  # ∂out/∂wi = xi
-        _into(stacked[n:-1], inputs[:n])  # ∂out/∂xi = wi
+        stacked[:n] = _stack(inputs[n:-1]).reshape(n, -1)  # ∂out/∂wi = xi (a number: every
+        stacked[n:-1] = _stack(inputs[:n]).reshape(n, -1)  # column); ∂out/∂xi = wi
         stacked[-1] = 1.0  # ∂out/∂b
         return stacked
 
@@ -264,12 +264,6 @@ def _stack(values: tuple[Any, ...]) -> Any:
         return np.array(values)
     except ValueError:  # numbers and batches mixed (batches of different sizes fail again)
         return np.array(np.broadcast_arrays(*values))
-
-
-def _into(rows: Any, values: tuple[Any, ...]) -> None:
-    """Write one value per row: a batch as it is, a number into every column."""
-    stacked = _stack(values)
-    rows[:] = stacked if stacked.ndim == 2 else stacked[:, None]
 
 
 CALLS: dict[str, Callable[..., Op]] = {"leaky_relu": leaky_relu}
