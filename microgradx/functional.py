@@ -41,14 +41,14 @@ def weighted_sum(ws: Iterable[Any], xs: Iterable[Any], b: Any = 0.0) -> Value:
     if not ws or len(ws) != len(xs):
         got = f"{len(ws)} weight(s) and {len(xs)} input(s)"
         raise ValueError(f"weighted_sum needs one weight per input, at least one; got {got}")
-    operands = []
-    for role, x in [*((f"weight {i + 1}", w) for i, w in enumerate(ws)),
-                    *((f"input {i + 1}", x) for i, x in enumerate(xs)), ("b", b)]:  # fmt: skip
-        try:
-            operands.append(x if isinstance(x, Value) else Value(x))
+    n, operands = len(ws), [*ws, *xs, b]
+    for i, x in enumerate(operands if set(map(type, operands)) != {Value} else ()):
+        try:  # a number becomes an input node
+            operands[i] = x if isinstance(x, Value) else Value(x)
         except TypeError as error:
+            role = f"weight {i + 1}" if i < n else f"input {i - n + 1}" if i < 2 * n else "b"
             raise TypeError(f"weighted_sum: {role}: {error}") from None
-    return record(ops.weighted_sum(len(ws)), tuple(operands))
+    return record(ops.weighted_sum(n), tuple(operands))
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
