@@ -49,6 +49,7 @@ from micrograd.engine import Value as MicrogradValue
 from microgradx import Value, losses, nn, optim
 from microgradx.engine import topological_order
 
+torch: Any
 try:  # optional: the PyTorch row runs only when torch is installed
     import torch
 except ImportError:
@@ -357,8 +358,8 @@ def per_example_graphs(X: np.ndarray) -> None:
         ),
     }
     for name, expanded in (("one-node neurons", False), ("expanded=True", True)):
-        model = microgradx_model(theirs, expanded)
-        models[f"microgradx {name}"] = (model, model.parameters())
+        ours = microgradx_model(theirs, expanded)
+        models[f"microgradx {name}"] = (ours, ours.parameters())
     rows = X.tolist()
     print(f"\none example's forward through MLP{WIDTHS} (memory over all {len(rows)} examples):")
     print(f"  {'model':26} {'op nodes':>9} {'all nodes':>10} {'held/node':>10} {'per example':>12}")

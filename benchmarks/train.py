@@ -99,9 +99,9 @@ def overfitting_run(epochs: int) -> None:
             f"{final_loss[name]:11.6f} {train.accuracy(model, X, y):10.1%} "
             f"{train.accuracy(model, X_test, y_test):9.1%}"
         )
-    one, expanded, plain = seconds.values()
+    one, expanded_time, plain = seconds.values()
     difference = max(final_loss.values()) - min(final_loss.values())
-    print(f"   expanded=True takes {expanded / one:.1f}x the time of one-node neurons")
+    print(f"   expanded=True takes {expanded_time / one:.1f}x the time of one-node neurons")
     print(f"   train.fit's own share of the one-node run: {1 - plain / one:.0%}")
     print(f"   the final losses agree to {difference:.1e}")
     if epochs == OVERFIT_AIM_EPOCHS:
