@@ -24,7 +24,7 @@ APT_PACKAGES := graphviz
 help:
 	@echo "make demo        set up and run the demo"
 	@echo "make test        set up and run every check"
-	@echo "make benchmark   compare the engine with micrograd 0.1.0"
+	@echo "make benchmark   compare the engine with micrograd 0.1.0 and PyTorch (installs torch into .venv)"
 	@echo "make notebooks   re-execute the notebooks and save their outputs"
 	@echo "make requirements  re-pin requirements/dev.txt after changing pyproject.toml"
 
@@ -79,7 +79,19 @@ notebooks: setup
 	[nbformat.write(nbclient.NotebookClient(nbformat.read(p, 4), timeout=300, \
 	  resources={"metadata": {"path": "notebooks"}}).execute(), p) for p in sys.argv[1:]]' notebooks/*.ipynb
 
+# PyTorch gives benchmarks/engine.py a reference row; it is never a dependency of the project.
+# Only this version, with the system's pip: these machines keep its CPU wheel on disk (pip's
+# find-links), where uv or any other version would fetch a multi-GB CUDA build. The first pip
+# call takes torch from that local wheel only (--no-index), so where no such wheel lies nothing
+# big is downloaded; the second adds its small dependencies. If either fails, the benchmark
+# still runs and engine.py says that it skipped the PyTorch row.
+TORCH := torch==2.13.0
+PIP_INTO_VENV := $(PYTHON) -m pip --python $(PY) install --quiet --disable-pip-version-check
+
 benchmark: setup
+	@if $(PY) -c 'import torch' 2>/dev/null; then :; \
+	elif $(PIP_INTO_VENV) --no-index --no-deps $(TORCH) && $(PIP_INTO_VENV) $(TORCH); then :; \
+	else echo "could not install $(TORCH) into $(VENV): the PyTorch row will be skipped"; fi
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/gradcheck.py
