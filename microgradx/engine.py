@@ -202,9 +202,9 @@ def backpropagate(
     """
     grads: dict[Value, Any] = {root: 1.0}
     with np.errstate(divide="raise", over="raise", invalid="raise"):
-        for node in reversed(topological_order(root)):
+        for node in reversed(topological_order(root, inputs=False)):
             if (op := node.op) is None:
-                continue  # an input: nothing to pass back
+                continue  # an input root: nothing to pass back
             upstream, parents = grads[node], node.parents
             try:
                 stacked = False
@@ -234,8 +234,9 @@ def backpropagate(
     return grads
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node that root depends on, each after its parents, root last. No recursion."""
+def topological_order(root: Value, inputs: bool = True) -> list[Value]:
+    """Every node that root depends on, each after its parents, root last. No recursion.
+    inputs=False leaves out the input nodes (backward has nothing to do at them)."""
     order: list[Value] = []
     visited: set[Value] = set()
     stack = [(root, root.op is None)]  # (node, are its parents in the order yet?)
@@ -251,7 +252,7 @@ def topological_order(root: Value) -> list[Value]:
             visited.add(node)
             stack.append((node, True))
             for parent in reversed(node.parents):
-                if parent not in visited:
+                if parent not in visited and (inputs or parent.op is not None):
                     stack.append((parent, parent.op is None))
     return order
 
