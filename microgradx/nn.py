@@ -166,7 +166,11 @@ class Module:
 
 
 class Neuron(Module):
-    """act(b + w1·x1 + ... + wn·xn): a weighted sum of the inputs, then an activation."""
+    """act(b + w1·x1 + ... + wn·xn): a weighted sum of the inputs, then an activation.
+
+    The weighted sum is one node of the graph (the op table's weighted_sum row, whose local
+    derivatives are xi, wi and 1); expanded=True records it as products and sums instead, one
+    node each, as the lecture builds a neuron. Both give the same outputs and gradients."""
 
     kind = NEURON
 
