@@ -176,8 +176,8 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
     if data.__class__ is float:
         if data - data != 0.0:  # inf or nan: an overflow, unless an input was already so
             errors.finite_result(op, parents, data)
-    elif len(parents) > 1 and (mismatch := errors.different_batches(op, parents)):
-        raise mismatch
+    elif len(parents) > 1 and not op.checks_batches and errors.different_batches(op, parents):
+        raise errors.different_batches(op, parents)  # type: ignore[misc]  # (not None here)
     node = _new(Value)
     _build(node, data, "", op, parents)  # Value.__init__, without Python's class-call detour
     return node

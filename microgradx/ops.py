@@ -46,6 +46,7 @@ class Op(str):
     init: str | None = None  # as a neuron's activation, the initialization that suits it
     reduces: bool = False  # a batch reduction (sum, mean)
     params: tuple[float, ...] = ()  # the constant of a family of rows (n in x ** n)
+    checks_batches: bool = False  # its forward refuses batches of different sizes itself
     grad_notation: tuple[str, ...] = ()  # each local derivative written with {0}, {1}, ... for
     # the inputs, for captions, where maths cannot say it (its letters are not the inputs: the
     # weighted sum's ∂out/∂w1 is "{n}", its x1); () for maths, whose a, b stand for the inputs
@@ -236,24 +237,24 @@ def weighted_sum(n: int) -> Op:
         if np.ndarray not in map(type, inputs):  # single numbers: b + w1·x1 + w2·x2 + ...
             return sum(map(operator.mul, ws, xs), b)
         W, X = _stack(ws), _stack(xs)
+        if len({W.shape[1:], X.shape[1:], np.shape(b)} - {()}) > 1:  # so the engine need not look
+            raise ValueError("batches of different sizes")
         return b + (W @ X if W.ndim == 1 else X @ W if X.ndim == 1 else np.einsum("ij,ij->j", W, X))
 
-    def grads(*inputs_and_out: Any) -> Any:
-        inputs = inputs_and_out[:-1]
-        if np.ndarray not in map(type, inputs):  # numbers, or Values (for grad of grad)
-            return (*inputs[n:-1], *inputs[:n], 1.0)
-        stacked = np.empty((2 * n + 1, inputs_and_out[-1].size))  # a row per input
-        stacked[:n] = _stack(inputs[n:-1]).reshape(n, -1)  # ∂out/∂wi = xi (a number: every
+    def grads(*inputs: Any) -> Any:  # the inputs, then out
+        if np.ndarray not in map(type, inputs[:-1]):  # numbers, or Values (for grad of grad)
+            return (*inputs[n:-2], *inputs[:n], 1.0)
+        stacked = np.empty((2 * n + 1, inputs[-1].size))  # a row per input
+        stacked[:n] = _stack(inputs[n:-2]).reshape(n, -1)  # ∂out/∂wi = xi (a number: every
         stacked[n:-1] = _stack(inputs[:n]).reshape(n, -1)  # column); ∂out/∂xi = wi
         stacked[-1] = 1.0  # ∂out/∂b
         return stacked
 
     terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
-    partners = [f"{letter}{i + 1}" for letter in "xw" for i in range(n)]  # ∂/∂wi = xi, ∂/∂xi = wi
-    maths = ("b + Σᵢ wᵢ·xᵢ", *partners, "1")
+    maths = ("b + Σᵢ wᵢ·xᵢ", *(f"{v}{i + 1}" for v in "xw" for i in range(n)), "1")  # ∂/∂wi = xi
     rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
-              notation=f"{terms} + {{{2 * n}}}", method="", params=(n,),
+              notation=f"{terms} + {{{2 * n}}}", method="", params=(n,), checks_batches=True,
               grad_notation=rules)  # fmt: skip
 
 
@@ -262,7 +263,9 @@ def _stack(values: tuple[Any, ...]) -> Any:
     stands for every example."""
     try:
         return np.array(values)
-    except ValueError:  # numbers and batches mixed (batches of different sizes fail again)
+    except ValueError:  # numbers and batches mixed; batches of different sizes are refused
+        if len({len(v) for v in values if isinstance(v, np.ndarray)}) > 1:
+            raise
         return np.array(np.broadcast_arrays(*values))
 
 

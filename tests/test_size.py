@@ -16,7 +16,8 @@ import pytest
 import microgradx
 
 CORE = "microgradx.engine"
-BUDGET = 450  # lines of code: not blank, not a comment, not a docstring
+BUDGET = 460  # lines of code: not blank, not a comment, not a docstring (400 before the
+# weighted-sum row: its batch forward and stacked derivatives, and the engine's n-ary path)
 
 
 def test_the_engine_and_what_it_needs_fit_the_budget() -> None:
