@@ -236,7 +236,7 @@ def backpropagate(
 
 def topological_order(root: Value, inputs: bool = True) -> list[Value]:
     """Every node that root depends on, each after its parents, root last. No recursion.
-    inputs=False leaves out the input nodes (backward has nothing to do at them)."""
+    inputs=False leaves out the input nodes but the root (backward has nothing to do there)."""
     order: list[Value] = []
     visited: set[Value] = set()
     stack = [(root, root.op is None)]  # (node, are its parents in the order yet?)
@@ -260,10 +260,13 @@ def topological_order(root: Value, inputs: bool = True) -> list[Value]:
 def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
     """Each input's contribution from one array, a row per input (a weighted sum on a batch
     sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
-    rows: list[Any] = contributions.sum(axis=1).tolist()
+    with np.errstate(over="ignore", invalid="ignore"):  # (a batch input's sum is not used)
+        rows: list[Any] = contributions.sum(axis=1).tolist()
     for i, parent in enumerate(parents):
         if parent.data.__class__ is not float:
             rows[i] = contributions[i]
+        elif rows[i] - rows[i] != 0.0:  # a float input's sum overflowed
+            raise FloatingPointError("overflow in the sum over the batch")
     return rows
 
 

@@ -112,8 +112,12 @@ def show(x: Any) -> str:
     return f"array({np.array2string(x, precision=4, threshold=6, separator=', ')})"
 
 
-def _inputs(parents: tuple[Any, ...]) -> str:
-    return ", ".join(f"{describe(p)} = {show(p.data)}" for p in parents)
+def _inputs(parents: tuple[Any, ...], most: int = 4) -> str:
+    """The inputs and their values; of many (a weighted sum's), the largest few."""
+    size = [np.nan_to_num(np.max(np.abs(p.data)), nan=np.inf) for p in parents]
+    shown = sorted(sorted(range(len(parents)), key=lambda i: -size[i])[:most])
+    listed = ", ".join(f"{describe(parents[i])} = {show(parents[i].data)}" for i in shown)
+    return listed if len(parents) <= most else f"{len(parents)} inputs, the largest {listed}"
 
 
 def _name(op: Op) -> str:

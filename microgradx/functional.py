@@ -31,9 +31,10 @@ def weighted_sum(ws: Iterable[Any], xs: Iterable[Any], b: Any = 0.0) -> Value:
     """b + w1·x1 + ... + wn·xn as one node of the graph (a neuron's pre-activation): its local
     derivatives are ∂/∂wi = xi, ∂/∂xi = wi and ∂/∂b = 1. Weights, inputs and b may be Values
     or numbers, single numbers or batches; `weighted_sum([w1, w2], [x1, x2], b)`."""
-    if isinstance(xs, np.ndarray) and xs.ndim == 2:  # a batch as rows: each input is a column
-        shape = f"for a batch of shape {xs.shape} pass its columns, list(X.T)"
-        raise ValueError(f"weighted_sum takes one 1-D input per weight: {shape}")
+    for given in (ws, xs):  # a batch as rows: each input is a column
+        if isinstance(given, np.ndarray) and given.ndim == 2:
+            shape = f"for a batch of shape {given.shape} pass its columns, list(X.T)"
+            raise ValueError(f"weighted_sum takes one 1-D weight and input per term: {shape}")
     if not isinstance(ws, Iterable) or not isinstance(xs, Iterable):
         got = f"{type(ws).__name__} and {type(xs).__name__}"
         raise TypeError(f"weighted_sum takes a list of weights and a list of inputs; got {got}")

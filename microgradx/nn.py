@@ -10,6 +10,7 @@ one row per example) to send every example through one graph at once.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -63,8 +64,10 @@ class Module:
         return iter(found)
 
     def parameters(self) -> list[Value]:
-        """Every parameter, in the order of named_parameters() (a module that overrides one
-        overrides both); a quick walk, because training asks for them at every step."""
+        """Every parameter, in the order of named_parameters(); a quick walk (training asks at
+        every step), unless the module names its parameters itself."""
+        if type(self).named_parameters is not Module.named_parameters:
+            return [parameter for _, parameter in self.named_parameters()]
         found: list[Value] = []
         stack = list(vars(self).values())[::-1]
         while stack:
@@ -170,7 +173,8 @@ class Neuron(Module):
 
     The weighted sum is one node of the graph (the op table's weighted_sum row, whose local
     derivatives are xi, wi and 1); expanded=True records it as products and sums instead, one
-    node each, as the lecture builds a neuron. Both give the same outputs and gradients."""
+    node each, as the lecture builds a neuron. Both give the same outputs and gradients (on a
+    batch, to float rounding: a matrix product adds in its own order)."""
 
     kind = NEURON
 
@@ -200,20 +204,18 @@ class Neuron(Module):
         self.scope.detail = f"{activation} neuron, {nin + 1} parameters"
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
-        yield from ((f"w{i + 1}", w) for i, w in enumerate(self.w))
-        yield "b", self.b
+        return zip(_neuron_names(len(self.w)), [*self.w, self.b])
 
-    def parameters(self) -> list[Value]:
-        return [*self.w, self.b]
-
-    def _children(self) -> Iterator[tuple[str, Module]]:
-        return iter(())  # a neuron holds no modules (and its weights need no search)
+    def _children(self) -> Iterator[tuple[str, Module]]:  # a neuron holds no modules
+        return iter(()) if type(self) is Neuron else super()._children()
 
     def __call__(self, x: Any) -> Value:
         return self.forward(_inputs(x, self.nin, type(self).__name__))
 
     def forward(self, inputs: list[Any]) -> Value:
-        """The output for inputs already checked: nin Values (numbers, or batch columns)."""
+        """The output for nin inputs: Values (numbers, or batch columns), or numbers."""
+        if len(inputs) != self.nin or set(map(type, inputs)) != {Value}:
+            inputs = _inputs(inputs, self.nin, type(self).__name__)  # checked, as Values
         with scope(self.scope):
             if self.expanded:  # b + w1·x1 + w2·x2 + ..., one product and one sum at a time
                 act = self.b
@@ -466,6 +468,11 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
                 f"{type(item).__name__}: for several examples pass a 2-D array (batch, {nin})"
             )
     return [x if isinstance(x, Value) else Value(x, label=f"x{j + 1}") for j, x in enumerate(items)]
+
+
+@functools.lru_cache(maxsize=64)
+def _neuron_names(nin: int) -> tuple[str, ...]:
+    return (*(f"w{i + 1}" for i in range(nin)), "b")
 
 
 def _batch_shape(value: Value) -> tuple[int, ...]:

@@ -233,6 +233,8 @@ def weighted_sum(n: int) -> Op:
     few NumPy calls for the whole row; the derivatives come back as one array, a row per input."""
 
     def forward(*inputs: Any) -> Any:
+        if len(inputs) != 2 * n + 1:  # as Python says for the other rows
+            raise TypeError(f"weighted_sum of {n} takes {2 * n + 1} inputs, got {len(inputs)}")
         ws, xs, b = inputs[:n], inputs[n:-1], inputs[-1]
         if np.ndarray not in map(type, inputs):  # single numbers: b + w1·x1 + w2·x2 + ...
             return sum(map(operator.mul, ws, xs), b)

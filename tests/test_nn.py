@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from microgradx import Value, losses, nn
+from microgradx import Value, losses, nn, optim
 from microgradx.testing import numerical_grad
 
 
@@ -226,3 +227,34 @@ def test_more_wrong_inputs_say_what_to_do(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"layers.0.neurons.0.b": 0.0', huge, 1))
     with pytest.raises(ValueError, match=r"huge\.json"):
         nn.load(path)
+
+
+def test_parameters_follow_a_modules_own_named_parameters() -> None:
+    """A module that names its parameters itself (here: hiding a frozen scale) is trained on
+    exactly those: parameters() and state_dict() agree, and the optimizer leaves the rest."""
+
+    class Frozen(nn.Module):
+        def __init__(self) -> None:
+            self.inner = nn.Neuron(2, "linear", seed=0)
+            self.scale = Value(2.0)
+
+        def named_parameters(self) -> Iterator[tuple[str, Value]]:
+            yield from ((f"inner.{n}", p) for n, p in self.inner.named_parameters())
+
+        def __call__(self, x: Any) -> Value:
+            return self.inner(x) * self.scale
+
+    model = Frozen()
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+    assert len(model.parameters()) == len(model.state_dict()) == 3
+    sgd = optim.SGD(model, lr=0.1)
+    model([1.0, 2.0]).backward()
+    sgd.step()
+    assert model.scale.data == 2.0
+
+
+def test_parameters_are_in_the_order_of_their_names() -> None:
+    model = nn.MLP(3, [4, 2], seed=0)
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+    assert model.layers[0].neurons[1].parameters() == [*model.layers[0].neurons[1].w,
+                                                       model.layers[0].neurons[1].b]  # fmt: skip

@@ -22,6 +22,7 @@ from oracle import symbols, sympy_apply
 
 from microgradx import Value, grad, losses, nn, ops, weighted_sum
 from microgradx.engine import Edge, backpropagate, topological_order
+from microgradx.functional import apply
 from microgradx.testing import numerical_grad, strategies
 
 MOST = 40  # the widest weighted sum drawn
@@ -471,6 +472,7 @@ def test_l2_is_the_sum_of_squares_as_one_node_with_gradient_2p(
         ([np.ones((2, 2))], [1.0], 0.0, TypeError, r"1-D batch, not shape \(2, 2\)"),
         (2.0, [1.0], 0.0, TypeError, r"a list of weights and a list of inputs; got float and list"),
         ([1.0, 2.0], np.ones((5, 2)), 0.0, ValueError, r"batch of shape \(5, 2\).*list\(X\.T\)"),
+        (np.ones((5, 2)), [1.0, 2.0], 0.0, ValueError, r"batch of shape \(5, 2\).*list\(X\.T\)"),
     ],
 )
 def test_bad_inputs_are_errors_that_say_what_was_wrong(
@@ -527,3 +529,45 @@ def test_a_neuron_that_overflows_raises_overflow_error_in_either_form(expanded: 
     neuron.load_state_dict({"w1": 1e300, "w2": 1.0, "b": 0.0})
     with pytest.raises(OverflowError, match="too large for a float"):
         neuron([1e300, 1.0])
+
+
+# --- regressions found in review ------------------------------------------------------------
+
+
+def test_the_row_refuses_a_wrong_number_of_inputs() -> None:
+    w1, w2, x1, x2 = (Value(v) for v in (0.5, -2.0, 1.5, 3.0))
+    with pytest.raises(TypeError, match="weighted_sum of 2 takes 5 inputs, got 4"):
+        apply(ops.weighted_sum(2), w1, w2, x1, x2)  # b forgotten
+
+
+@pytest.mark.parametrize("expanded", [False, True])
+def test_neuron_forward_takes_numbers_and_refuses_a_wrong_count(expanded: bool) -> None:
+    neuron = nn.Neuron(2, "tanh", seed=0, expanded=expanded)
+    from_numbers, from_values = neuron.forward([1.0, 2.0]), neuron([Value(1.0), Value(2.0)])
+    assert from_numbers.data == from_values.data
+    with pytest.raises(ValueError, match="Neuron expects 2 inputs per example, got 1"):
+        neuron.forward([Value(5.0)])
+
+
+def test_an_error_in_a_wide_weighted_sum_names_the_largest_inputs_only() -> None:
+    net = nn.MLP(2, [16, 16, 1], seed=0)
+    culprit = net.layers[1].neurons[7].w[3]
+    culprit.data = 1e200
+    with pytest.raises(OverflowError) as error:
+        losses.l2(net.parameters())
+    message = str(error.value)
+    assert len(message) < 500, message
+    assert "675 inputs, the largest" in message and repr(culprit.label) in message
+
+
+def test_a_batch_inputs_row_is_never_summed_into_an_overflow() -> None:
+    """Only a float input needs its row summed over the batch; a batch input's row is used as
+    it is, so huge rows there must not raise (the expanded form does not)."""
+    w, x = Value(np.array([1e308, 1e308])), Value(np.array([1e-300, 1e-300]))
+    weighted_sum([w], [x], 0.0).sum().backward()
+    w2, x2 = Value(w.data), Value(x.data)
+    (0.0 + w2 * x2).sum().backward()
+    assert np.array_equal(x.grad, x2.grad) and np.array_equal(w.grad, w2.grad)
+    tiny, huge = Value(1e-10), Value(np.array([1e308, 1e308]))  # a float input's sum overflows
+    with pytest.raises(FloatingPointError, match="overflow"):
+        weighted_sum([tiny], [huge], 0.0).sum().backward()
