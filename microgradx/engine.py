@@ -252,7 +252,7 @@ def topological_order(root: Value, inputs: bool = True) -> list[Value]:
             visited.add(node)
             stack.append((node, True))
             for parent in reversed(node.parents):
-                if parent not in visited and (inputs or parent.op is not None):
+                if (inputs or parent.op is not None) and parent not in visited:
                     stack.append((parent, parent.op is None))
     return order
 
