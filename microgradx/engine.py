@@ -260,13 +260,16 @@ def topological_order(root: Value, inputs: bool = True) -> list[Value]:
 def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
     """Each input's contribution from one array, a row per input (a weighted sum on a batch
     sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
-    with np.errstate(over="ignore", invalid="ignore"):  # (a batch input's sum is not used)
+    try:
         rows: list[Any] = contributions.sum(axis=1).tolist()
+    except FloatingPointError:  # an overflow, perhaps only in a batch input's sum (not used)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows = contributions.sum(axis=1).tolist()
+        if any(p.data.__class__ is float and r - r != 0.0 for p, r in zip(parents, rows)):
+            raise
     for i, parent in enumerate(parents):
         if parent.data.__class__ is not float:
             rows[i] = contributions[i]
-        elif rows[i] - rows[i] != 0.0:  # a float input's sum overflowed
-            raise FloatingPointError("overflow in the sum over the batch")
     return rows
 
 

@@ -114,8 +114,8 @@ def show(x: Any) -> str:
 
 def _inputs(parents: tuple[Any, ...], most: int = 4) -> str:
     """The inputs and their values; of many (a weighted sum's), the largest few."""
-    size = [np.nan_to_num(np.max(np.abs(p.data)), nan=np.inf) for p in parents]
-    shown = sorted(sorted(range(len(parents)), key=lambda i: -size[i])[:most])
+    size = [-np.nan_to_num(np.max(np.abs(p.data)), nan=np.inf) for p in parents]  # nan: first
+    shown = sorted(sorted(range(len(parents)), key=size.__getitem__)[:most])
     listed = ", ".join(f"{describe(parents[i])} = {show(parents[i].data)}" for i in shown)
     return listed if len(parents) <= most else f"{len(parents)} inputs, the largest {listed}"
 

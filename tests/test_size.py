@@ -16,7 +16,7 @@ import pytest
 import microgradx
 
 CORE = "microgradx.engine"
-BUDGET = 460  # lines of code: not blank, not a comment, not a docstring (400 before the
+BUDGET = 465  # lines of code: not blank, not a comment, not a docstring (400 before the
 # weighted-sum row: its batch forward and stacked derivatives, and the engine's n-ary path)
 
 
