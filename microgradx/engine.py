@@ -218,7 +218,9 @@ def backpropagate(
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
                     stacked = local_grads.__class__ is np.ndarray
                 contributions = _rows(local_grads * upstream, parents) if stacked else parents
-                for parent, local_grad, contribution in zip(parents, local_grads, contributions):
+                walked = contributions if stacked and on_edge is None else local_grads  # (a
+                # stacked row's own rows are read only for on_edge: no array view per edge)
+                for parent, local_grad, contribution in zip(parents, walked, contributions):
                     if not stacked:  # (a stacked row's contributions are computed at once)
                         contribution = local_grad * upstream
                     if contribution.__class__ is not float and parent.data.__class__ is float:
