@@ -218,8 +218,8 @@ def backpropagate(
                     local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
                     stacked = local_grads.__class__ is np.ndarray
                 contributions = _rows(local_grads * upstream, parents) if stacked else parents
-                walked = contributions if stacked and on_edge is None else local_grads  # (a
-                # stacked row's own rows are read only for on_edge: no array view per edge)
+                # a stacked row's own rows are read only by on_edge (no array view per edge)
+                walked = contributions if stacked and on_edge is None else local_grads
                 for parent, local_grad, contribution in zip(parents, walked, contributions):
                     if not stacked:  # (a stacked row's contributions are computed at once)
                         contribution = local_grad * upstream
