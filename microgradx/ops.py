@@ -28,6 +28,7 @@ Interval = tuple[float, float]
 ALL: Interval = (-math.inf, math.inf)
 POSITIVE: Interval = (0.0, math.inf)
 EXP_MAX = math.log(sys.float_info.max)  # exp(x) overflows a float beyond this
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the inputs in an op's maths: a, b (custom ops: c, ...)
 
 
 class Op(str):
@@ -47,9 +48,11 @@ class Op(str):
     reduces: bool = False  # a batch reduction (sum, mean)
     params: tuple[float, ...] = ()  # the constant of a family of rows (n in x ** n)
     checks_batches: bool = False  # its forward refuses batches of different sizes itself
-    grad_notation: tuple[str, ...] = ()  # each local derivative written with {0}, {1}, ... for
-    # the inputs, for captions, where maths cannot say it (its letters are not the inputs: the
-    # weighted sum's ∂out/∂w1 is "{n}", its x1); () for maths, whose a, b stand for the inputs
+    grad_notation: tuple[str, ...] = ()  # each local derivative with {0}, {1}, ... for the
+    # inputs, for captions: made from maths (its whole letters a, b, ... are the inputs: "1 -
+    # tanh({0})²"; "" where maths says only ∂f/∂a), unless the row gives it (a weighted sum's
+    # letters are not its inputs: ∂out/∂w1 is "{n}", its x1)
+    short: str = ""  # what pictures call its unnamed results (z: z1, z2); "" for its name
 
     def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
                 **fields: Any) -> Op:  # fmt: skip
@@ -59,14 +62,33 @@ class Op(str):
         name = fields.get("name", symbol)  # a call such as tanh({0}) unless said otherwise:
         row.notation = f"{name}({', '.join(f'{{{i}}}' for i in range(row.arity))})"
         row.method, row.domain = name, (ALL,) * row.arity
+        row.grad_notation = tuple(_placeholders(text, row.arity) for text in maths[1:])
         vars(row).update(fields)  # what the row says beyond the defaults above
         return row
 
     def write(self, *operands: str) -> str:
         """The op applied to operand texts: "tanh(x)", "x * w", "-x", "x**2"."""
         if not self.notation.startswith(self.name + "("):  # an operator: bracket compound parts
-            operands = tuple(x if re.fullmatch(r"[\w.#]+", x) else f"({x})" for x in operands)
+            operands = tuple(map(operand, operands))
         return self.notation.format(*operands)
+
+
+def operand(text: str) -> str:
+    """A name or formula as an operand: bracketed unless it is one word (x1, layers.0.b)."""
+    return text if re.fullmatch(r"[\w.#]+", text) else f"({text})"
+
+
+def _placeholders(text: str, arity: int) -> str:
+    """maths text with the inputs' letters (a, b, ... as whole letters) as {0}, {1}, ...:
+    tanh keeps its a, b² is {1}; "" for a derivative written only as ∂f/∂a."""
+    text = text.replace("{", "{{").replace("}", "}}")
+
+    def placeholder(letter: re.Match[str]) -> str:
+        around = text[letter.start() - 1 : letter.start()] + text[letter.end() : letter.end() + 1]
+        word = any(c.isalpha() or c.isdecimal() or c == "_" for c in around)  # tanh, a1
+        return letter[0] if word else f"{{{ord(letter[0]) - ord('a')}}}"
+
+    return "" if text.startswith("∂") else re.sub(f"[{LETTERS[:arity]}]", placeholder, text)
 
 
 @dataclass
@@ -257,7 +279,7 @@ def weighted_sum(n: int) -> Op:
     rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
               notation=f"{terms} + {{{2 * n}}}", method="", params=(n,), checks_batches=True,
-              grad_notation=rules)  # fmt: skip
+              grad_notation=rules, short="z")  # fmt: skip
 
 
 def _stack(values: tuple[Any, ...]) -> Any:

@@ -138,6 +138,22 @@ def test_every_row_says_how_it_is_written_and_its_maths(row: Op) -> None:
     assert all(name in written for name in names) and "{" not in written
 
 
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+def test_every_row_writes_each_local_derivative_with_its_inputs(row: Op) -> None:
+    """grad_notation: one text per input, its placeholders only the row's inputs."""
+    assert len(row.grad_notation) == row.arity
+    names = [f"operand{i}" for i in range(row.arity)]
+    assert all("{" not in text.format(*names) for text in row.grad_notation)
+
+
+def test_local_derivatives_are_made_from_the_maths_whole_letters_only() -> None:
+    assert ops.MUL.grad_notation == ("{1}", "{0}")
+    assert ops.TANH.grad_notation == ("1 - tanh({0})²",)  # the a of tanh stays
+    assert ops.DIV.grad_notation == ("1 / {1}", "-{0} / {1}²")
+    assert ops.weighted_sum(2).grad_notation == ("{2}", "{3}", "{0}", "{1}", "1")
+    assert cube.grad_notation == ("",)  # a custom op without maths says only ∂cube/∂a
+
+
 @pytest.mark.parametrize("row", [r for r in ROWS if r.method], ids=row_id)
 def test_every_row_with_a_method_is_that_value_method(row: Op) -> None:
     operands = [Value(0.7), Value(1.3)][: row.arity]

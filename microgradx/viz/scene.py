@@ -20,7 +20,6 @@ from microgradx.recording import LAYER, NEURON, Scope
 COLLAPSE = (None, NEURON, LAYER)  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
 FIGURE_SPACE = "\u2007"  # as wide as a digit
-SHORT_NAMES = {"weighted_sum": "z"}  # made-up names: z1, z2, ... as a neuron's weighted sum
 ROUND = 4  # an op symbol this long or shorter is drawn in a circle (+, tanh), longer in an ellipse
 FLAG_COLOURS = {
     "not finite": "#ff9896",
@@ -259,9 +258,7 @@ def _names(order: list[Value]) -> dict[Value, str]:
     counts: dict[str, int] = {}
     labels = {node.label for node in order}
     for node in order:
-        kind = node.label or (
-            "c" if node.op is None else SHORT_NAMES.get(node.op.name, node.op.name)
-        )
+        kind = node.label or ("c" if node.op is None else node.op.short or node.op.name)
         counts[kind] = counts.get(kind, 0) + 1
         if node.label:  # a label used twice gets #2, #3, ... so that captions stay clear
             names[node] = kind if counts[kind] == 1 else f"{kind}#{counts[kind]}"

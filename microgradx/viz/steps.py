@@ -17,11 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from microgradx import errors
+from microgradx import errors, ops
 from microgradx.engine import Edge, Value, backpropagate
 from microgradx.viz.scene import Scene, number
-
-LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the inputs in an op's maths: a, b (custom ops: c, ...)
 
 
 @dataclass(frozen=True)
@@ -84,33 +82,16 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
 
 
 def local_rule(node: Value, i: int, names: Mapping[Value, str]) -> str:
-    """The local derivative ∂node/∂(input i) as the op table writes it, with the inputs'
-    names: "w" for x in x * w, "1 - tanh(n)²", the weighted sum's x1 for its w1. From the
-    row's grad_notation, else from its maths, whose letters a, b, ... stand for the inputs
-    (whole letters only: tanh keeps its a, b² is b). "" when the row does not say, or says
-    only "∂f/∂a" (a custom op without maths), which adds nothing to a caption."""
+    """The local derivative ∂node/∂(input i) as the op table writes it (the row's
+    grad_notation), with the inputs' names: "w" for x in x * w, "1 - tanh(n)²", the weighted
+    sum's x1 for its w1; "" when the row does not say."""
     op = node.op
     assert op is not None
-    operands = [_operand(names[parent]) for parent in node.parents]
-    if op.grad_notation:
-        return op.grad_notation[i].format(*operands) if i < len(op.grad_notation) else ""
-    if not 0 <= i < len(op.maths) - 1 or op.maths[i + 1].startswith("∂"):
-        return ""
-    text = op.maths[i + 1]
-
-    def substitute(letter: re.Match[str]) -> str:
-        around = text[letter.start() - 1 : letter.start()] + text[letter.end() : letter.end() + 1]
-        if any(c.isalpha() or c.isdecimal() or c == "_" for c in around):
-            return letter[0]  # part of a word or a name: tanh, a1
-        name = operands[ord(letter[0]) - ord("a")]
-        return name[1:-1] if around == "()" and name.startswith("(") else name  # tanh(x + y)
-
-    return re.sub(f"[{LETTERS[: op.arity]}]", substitute, text)
-
-
-def _operand(name: str) -> str:
-    """A name as an operand of a formula: bracketed unless it is one word (x1, layers.0.b)."""
-    return name if re.fullmatch(r"[\w.#]+", name) else f"({name})"
+    operands = [ops.operand(names[parent]) for parent in node.parents]
+    rule = op.grad_notation[i].format(*operands) if i < len(op.grad_notation) else ""
+    for name in operands:  # tanh((x + y)) reads tanh(x + y)
+        rule = rule.replace(f"({name})", name) if name.startswith("(") else rule
+    return rule
 
 
 def _caption(edge: Edge, names: dict[Value, str], rule: str = "") -> str:
