@@ -5,9 +5,10 @@
 
 Two worker processes, one per checkout, each import their own microgradx and hold micrograd's
 demo step ready (benchmarks/engine.py of their checkout: MLP(2, [16, 16, 1]), hinge loss over
-100 two-moons points). The parent asks them in turn to time one step, alternating who goes
-first, so that a slow patch of the shared machine hits both. It prints both medians and the
-median of the paired ratios (this / other): a ratio of 1.03 means this checkout is 3% slower.
+100 two-moons points; "own" is that step with microgradx's own nn.MLP on the whole batch). The
+parent asks them in turn to time one step, alternating who goes first, so that a slow patch of
+the shared machine hits both. It prints both medians and the median of the paired ratios
+(this / other): a ratio of 1.03 means this checkout is 3% slower.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def worker(checkout: str) -> None:
-    """Answer each line "example" or "batch" with the seconds one such step took."""
+    """Answer each line "example", "batch" or "own" with the seconds one such step took."""
     spec = importlib.util.spec_from_file_location("bench", f"{checkout}/benchmarks/engine.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
@@ -36,13 +37,19 @@ def worker(checkout: str) -> None:
     assert Path(microgradx.__file__).is_relative_to(checkout), microgradx.__file__
     X, y = bench.make_moons(100, noise=0.1, seed=0)
     layers = bench.make_parameters(microgradx.Value, seed=1337)
-    steps = {"example": bench.scalar_loss, "batch": bench.batch_loss}
-    for loss in steps.values():  # warm up
-        bench.sgd_step(layers, loss(layers, X, y))
+    steps = {
+        kind: lambda loss=loss: bench.sgd_step(layers, loss(layers, X, y))
+        for kind, loss in (("example", bench.scalar_loss), ("batch", bench.batch_loss))
+    }
+    if hasattr(bench, "microgradx_step"):  # the library's own MLP (from issue 9 on)
+        model = bench.microgradx_model(bench.micrograd_model())
+        steps["own"] = bench.microgradx_step(model, X, y, batch=True)
+    for step in steps.values():  # warm up
+        step()
     for line in sys.stdin:
         gc.collect()
         start = time.perf_counter()
-        bench.sgd_step(layers, steps[line.strip()](layers, X, y))
+        steps[line.strip()]()
         print(time.perf_counter() - start, flush=True)
 
 
@@ -72,7 +79,12 @@ def main() -> None:
         return float(process.stdout.readline())
 
     print(f"this checkout ({HERE}) against {args.other}, micrograd's demo step")
-    for kind, steps in (("example", args.steps), ("batch", 4 * args.steps)):
+    names = {"example": "per example", "batch": "whole batch", "own": "own MLP batch"}
+    for kind, steps in (
+        ("example", args.steps),
+        ("batch", 4 * args.steps),
+        ("own", 4 * args.steps),
+    ):
         this, other = [], []
         for i in range(steps):
             order = ("this", "other") if i % 2 else ("other", "this")
@@ -81,7 +93,7 @@ def main() -> None:
             other.append(times["other"])
         ratio = statistics.median(a / b for a, b in zip(this, other))
         print(
-            f"{'per example' if kind == 'example' else 'whole batch':12} "
+            f"{names[kind]:13} "
             f"this {statistics.median(this) * 1e3:7.1f} ms, other "
             f"{statistics.median(other) * 1e3:7.1f} ms, paired ratio this/other {ratio:.3f}"
         )
