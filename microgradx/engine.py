@@ -16,7 +16,7 @@ import inspect
 import operator
 import threading
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,17 +192,23 @@ Edge = namedtuple("Edge", "node upstream parent local_grad contribution grad_aft
 
 
 def backpropagate(
-    root: Value, create_graph: bool = False, on_edge: Callable[[Edge], object] | None = None
+    root: Value,
+    create_graph: bool = False,
+    on_edge: Callable[[Edge], object] | None = None,
+    order: Sequence[Value] | None = None,
 ) -> dict[Value, Any]:
     """The chain rule: d(root)/d(node) for every node root depends on, in one backward walk.
 
     With create_graph, local derivatives are computed on the Values themselves, so every
     gradient is a Value in a new graph and can be differentiated again. `on_edge(edge)` is
-    called with an `Edge` for every edge walked (the step-by-step pictures use it).
+    called with an `Edge` for every edge walked (the step-by-step pictures use it). `order`
+    chooses the walk: root first, every node after all the nodes that use it (the pictures
+    finish a neuron before the next); by default the reverse of topological_order(root).
     """
     grads: dict[Value, Any] = {root: 1.0}
+    walk = reversed(topological_order(root, inputs=False)) if order is None else order
     with np.errstate(divide="raise", over="raise", invalid="raise"):
-        for node in reversed(topological_order(root, inputs=False)):
+        for node in walk:
             if (op := node.op) is None:
                 continue  # an input root: nothing to pass back
             upstream, parents = grads[node], node.parents

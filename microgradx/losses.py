@@ -42,16 +42,19 @@ EPS = 1e-12  # keeps log() of a probability finite at exactly 0 or 1
 LossFunction = TypeVar("LossFunction", bound=Callable[..., Any])
 
 
-def for_task(task: Task) -> Callable[[LossFunction], LossFunction]:
+def for_task(task: Task, formula: str = "") -> Callable[[LossFunction], LossFunction]:
     """Declare what a loss is for: `@for_task("classification")` above a loss of your own.
     The loss then computes inside a scope of kind "loss" named after it, so every node it makes
-    points to that scope (pictures can draw the loss as one box)."""
+    points to that scope: pictures draw the loss as one box, showing `formula` if given."""
     checks.choice("task", task, TASKS)
+    if not isinstance(formula, str):
+        raise TypeError(f"formula must be text, such as 'mean((p - t)²)'; got {formula!r}")
 
     def declare(loss: LossFunction) -> LossFunction:
         @functools.wraps(loss)
         def scoped(*args: Any, **kwargs: Any) -> Any:
-            with scope(getattr(loss, "__name__", "loss"), kind=LOSS):
+            with scope(getattr(loss, "__name__", "loss"), kind=LOSS) as opened:
+                opened.detail = formula
                 return loss(*args, **kwargs)
 
         scoped.task = task  # type: ignore[attr-defined]
@@ -66,13 +69,13 @@ def task_of(loss: Callable[..., Any]) -> Task | None:
     return next((task for task in TASKS if task == declared), None)
 
 
-@for_task("regression")
+@for_task("regression", "mean((p - t)²)")
 def mse(prediction: Any, target: Any) -> Value:
     """Mean squared error: mean((prediction - target)²). For regression."""
     return _mean_over_examples("mse", prediction, target, lambda p, t: (p - t) ** 2)
 
 
-@for_task("classification")
+@for_task("classification", "-mean(t·ln p + (1 - t)·ln(1 - p))")
 def binary_cross_entropy(probability: Any, target: Any) -> Value:
     """-mean(t·log p + (1 - t)·log(1 - p)) for probabilities p in [0, 1] and labels t in {0, 1}
     (or soft labels in [0, 1]). p is squeezed into [1e-12, 1 - 1e-12], so log never sees 0."""
@@ -92,7 +95,7 @@ def binary_cross_entropy(probability: Any, target: Any) -> Value:
     return _mean_over_examples("binary_cross_entropy", probability, target, term)
 
 
-@for_task("classification")
+@for_task("classification", "mean(softplus(z) - t·z)")
 def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
     """Binary cross-entropy on raw scores z, with σ(z) folded in: softplus(z) - t·z.
     Stable for scores in the hundreds (±800 included)."""
@@ -107,7 +110,7 @@ def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
     )
 
 
-@for_task("classification")
+@for_task("classification", "mean(max(0, 1 - y·s))")
 def hinge(score: Any, target: Any) -> Value:
     """Hinge loss mean(max(0, 1 - y·score)), with labels y in {-1, +1} (0/1 labels also work:
     0 counts as -1). Used by micrograd's demo and by support vector machines."""
@@ -119,7 +122,7 @@ def hinge(score: Any, target: Any) -> Value:
     return _mean_over_examples("hinge", score, signs, lambda s, y: (1 - y * s).relu())
 
 
-@for_task("classification")
+@for_task("classification", "mean(ln Σₖ e^zₖ - z_label)")
 def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     """Multi-class cross-entropy on raw scores: mean(log Σ_k e^{z_k} - z_target).
 

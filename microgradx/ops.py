@@ -62,7 +62,7 @@ class Op(str):
         name = fields.get("name", symbol)  # a call such as tanh({0}) unless said otherwise:
         row.notation = f"{name}({', '.join(f'{{{i}}}' for i in range(row.arity))})"
         row.method, row.domain = name, (ALL,) * row.arity
-        row.grad_notation = tuple(_placeholders(text, row.arity) for text in maths[1:])
+        row.grad_notation = tuple(placeholders(text, row.arity) for text in maths[1:])
         vars(row).update(fields)  # what the row says beyond the defaults above
         return row
 
@@ -78,7 +78,7 @@ def operand(text: str) -> str:
     return text if re.fullmatch(r"[\w.#]+", text) else f"({text})"
 
 
-def _placeholders(text: str, arity: int) -> str:
+def placeholders(text: str, arity: int) -> str:
     """maths text with the inputs' letters (a, b, ... as whole letters) as {0}, {1}, ...:
     tanh keeps its a, b² is {1}; "" for a derivative written only as ∂f/∂a."""
     text = text.replace("{", "{{").replace("}", "}}")

@@ -155,9 +155,11 @@ def test_custom_ops_caption_with_their_maths_or_without_a_rule() -> None:
     p, q, t = Value(1.0, label="p"), Value(3.0, label="q"), Value(0.25, label="t")
     (_, step) = viz.backprop_steps(described(p, q, t))
     assert step.caption.split("\n") == [
-        "p.grad += ∂lerp1/∂p × lerp1.grad = (1 - t) × lerp1.grad = 0.7500 × 1.000 = 0.7500",
+        "p.grad += ∂lerp1/∂p × lerp1.grad = (1 - t) × lerp1.grad = (1 - 0.2500) × 1.000"
+        " = 0.7500 × 1.000 = 0.7500",
         "q.grad += ∂lerp1/∂q × lerp1.grad = t × lerp1.grad = 0.2500 × 1.000 = 0.2500",
-        "t.grad += ∂lerp1/∂t × lerp1.grad = (q - p) × lerp1.grad = 2.000 × 1.000 = 2.000",
+        "t.grad += ∂lerp1/∂t × lerp1.grad = (q - p) × lerp1.grad = (3.000 - 1.000) × 1.000"
+        " = 2.000 × 1.000 = 2.000",
     ]
     forward_only = custom_op("twice", lambda a: 2 * a, lambda a, out: 2.0, maths=("2·a",))
     (_, step) = viz.backprop_steps(forward_only(x))

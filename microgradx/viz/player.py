@@ -13,7 +13,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 from microgradx.engine import Value
 from microgradx.files import write_atomically, write_text
+from microgradx.recording import Scope
 from microgradx.viz.scene import CURRENT, FIGURE_SPACE, RECEIVING, Scene, number, run_dot
 from microgradx.viz.steps import Step, steps_of
 
@@ -31,41 +32,93 @@ WAITING = "grad ?"
 
 @dataclass
 class Frames:
-    """Per step: the text of every box and the colour of every box, on a fixed layout."""
+    """The steps, and what each one changes in the boxes' texts (on a fixed layout): the
+    changes only, so that the size grows with the graph, not with its square."""
 
     scene: Scene
     steps: list[Step]
-    data: list[dict[Value, str]]
-    grads: list[dict[Value, str]]
-    fills: list[dict[str, str]]
+    start: dict[Value, str]  # every node's data text before the first step
+    changes: list[tuple[dict[Value, str], dict[Value, str]]]  # per step: (data, grad) texts
+    params: list[dict[Scope, str]]  # per step: the parameter texts of the groups that change
 
-    def widest(self) -> tuple[dict[Value, str], dict[Value, str]]:
-        """For each node, the longest data and grad text of all steps (the layout uses these)."""
-        data = {n: max((d[n] for d in self.data), key=len) for n in self.scene.order}
-        grads = {n: max((g[n] for g in self.grads), key=len) for n in self.scene.order}
-        return data, grads
+    def states(
+        self,
+    ) -> Iterator[tuple[dict[Value, str], dict[Value, str], dict[Scope, str], dict[str, str]]]:
+        """Each step's texts (data, grads, groups' parameters) and box colours, one step at a
+        time; the same dicts are updated in place, so copy what you keep."""
+        scene = self.scene
+        data, grads = dict(self.start), dict.fromkeys(scene.order, WAITING)
+        params = {g: scene.parameter_grads(g, {}) for g in scene.group_ids if scene.parameters(g)}
+        known: set[str] = set()  # boxes whose gradient is known
+        for step, (data_changes, grad_changes), param_changes in zip(
+            self.steps, self.changes, self.params
+        ):
+            data.update(data_changes)
+            grads.update(grad_changes)
+            params.update(param_changes)
+            known.update(scene.box(n) for n in grad_changes)
+            fills = dict.fromkeys(known, DONE)
+            for box in receiving(scene, step):
+                fills[box] = RECEIVING
+            fills[scene.box(step.node)] = CURRENT
+            yield data, grads, params, fills
+
+    def widest(self) -> tuple[dict[Value, str], dict[Value, str], dict[Scope, str]]:
+        """For each node (and group), its longest texts of all steps (the layout uses these)."""
+        data = {n: f"data {number(n.data)}" for n in self.scene.order}
+        grads = dict.fromkeys(self.scene.order, WAITING)
+        params: dict[Scope, str] = {}
+        for step_data, step_grads, step_params, _ in self.states():
+            _longest(data, step_data)
+            _longest(grads, step_grads)
+            _longest(params, step_params)
+        return data, grads, params
 
 
-def frames(root: Value, include_forward: bool = False, max_nodes: int = 500) -> Frames:
-    """Replay the steps, writing down what every box shows after each one."""
-    scene = Scene(root, max_nodes=max_nodes)
+def _longest(widest: dict[Any, str], texts: dict[Any, str]) -> None:
+    """Keep in widest each key's longer text."""
+    for key, text in texts.items():
+        if len(text) > len(widest.get(key, "")):
+            widest[key] = text
+
+
+def receiving(scene: Scene, step: Step) -> list[str]:
+    """The boxes a step sends gradient to (other than its own)."""
+    own = scene.box(step.node)
+    return [b for b in dict.fromkeys(scene.box(c.parent) for c in step.contributions) if b != own]
+
+
+def frames(
+    root: Value,
+    include_forward: bool = False,
+    max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
+) -> Frames:
+    """Replay the steps, writing down what every box's texts change to at each one."""
+    scene = Scene(root, collapse, max_nodes, expand_loss)
     steps = steps_of(scene, include_forward)
-    data = {n: "data ?" if include_forward else f"data {number(n.data)}" for n in scene.order}
-    grads = {n: WAITING for n in scene.order}
-    result = Frames(scene, steps, [], [], [])
+    start = {n: "data ?" if include_forward else f"data {number(n.data)}" for n in scene.order}
+    result = Frames(scene, steps, start, [], [])
+    so_far: dict[Value, Any] = {}  # each parameter's gradient so far
     for step in steps:
-        fills = {scene.ids[n]: DONE for n, text in grads.items() if text != WAITING}
+        data, grads = {}, {}
         if step.kind == "forward":
-            data[step.node] = f"data {number(step.node.data)}"
+            computed = [step.node]
+            if step.node in scene.group:  # a group's step computes all of its nodes
+                computed = scene.members[scene.group[step.node]]
+            data = {n: f"data {number(n.data)}" for n in computed}
         elif step.kind == "seed":
             grads[step.node] = f"grad {number(1.0)}"
+        changed: set[Scope] = set()
         for c in step.contributions:
             grads[c.parent] = f"grad {number(c.grad_after)}"
-            fills[scene.ids[c.parent]] = RECEIVING
-        fills[scene.ids[step.node]] = CURRENT
-        result.data.append(dict(data))
-        result.grads.append(dict(grads))
-        result.fills.append(fills)
+            so_far[c.parent] = c.grad_after
+            if c.parent in scene.group and c.parent.op is None:
+                changed.add(scene.group[c.parent])
+        params = {g: scene.parameter_grads(g, so_far) for g in changed if scene.parameters(g)}
+        result.changes.append((data, grads))
+        result.params.append(params)
     return result
 
 
@@ -75,19 +128,32 @@ def save_html(
     include_forward: bool = False,
     title: str | None = None,
     max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
 ) -> None:
-    """Write the step-by-step player as one HTML file that works offline."""
-    document = player_html(root, include_forward, title, max_nodes)
+    """Write the step-by-step player as one HTML file that works offline. collapse="neuron"
+    (or "layer") steps through an nn model a neuron (a layer) at a time; a loss is one box
+    and one step unless expand_loss."""
+    document = player_html(root, include_forward, title, max_nodes, collapse, expand_loss)
     write_text(path, document)
 
 
 class Player:
-    """The player inline in a notebook: display it, or `.save(path)`."""
+    """The player inline in a notebook: display it, or `.save(path)`. Its display data also
+    carries a picture of the last step (SVG), which notebook viewers without scripts show."""
 
     def __init__(
-        self, root: Value, include_forward: bool = False, height: int = 560, max_nodes: int = 500
+        self,
+        root: Value,
+        include_forward: bool = False,
+        height: int = 560,
+        max_nodes: int = 500,
+        collapse: str | None = None,
+        expand_loss: bool = False,
     ) -> None:
-        self.document = player_html(root, include_forward, max_nodes=max_nodes)
+        film = frames(root, include_forward, max_nodes, collapse, expand_loss)
+        self.document = player_html(film=film)
+        self.picture = _last_picture(film)
         self.height = height
 
     def _repr_html_(self) -> str:
@@ -97,47 +163,66 @@ class Player:
             f'style="width: 100%; height: {self.height}px; border: 1px solid #ddd;"></iframe>'
         )
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """The player (HTML) and, for viewers that run no script, the last step's picture."""
+        return {"text/html": self._repr_html_(), "image/svg+xml": self.picture}
+
     def save(self, path: str | os.PathLike[str]) -> None:
         write_text(path, self.document)
 
 
-def player(root: Value, include_forward: bool = False, max_nodes: int = 500) -> Player:
-    """The step-by-step player for a notebook cell."""
-    return Player(root, include_forward, max_nodes=max_nodes)
+def player(
+    root: Value,
+    include_forward: bool = False,
+    max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
+) -> Player:
+    """The step-by-step player for a notebook cell (collapse and expand_loss as in save_html)."""
+    return Player(root, include_forward, max_nodes=max_nodes, collapse=collapse,
+                  expand_loss=expand_loss)  # fmt: skip
 
 
 def player_html(
-    root: Value, include_forward: bool = False, title: str | None = None, max_nodes: int = 500
+    root: Value | None = None,
+    include_forward: bool = False,
+    title: str | None = None,
+    max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
+    film: Frames | None = None,
 ) -> str:
-    """The player's HTML document."""
-    film = frames(root, include_forward, max_nodes)
+    """The player's HTML document: the graph laid out once, and each step's changes as data."""
+    if film is None:
+        assert root is not None
+        film = frames(root, include_forward, max_nodes, collapse, expand_loss)
     scene = film.scene
-    data, grads = film.widest()
-    svg = run_dot(scene.dot(data=data, grads=grads), "svg").decode("utf-8")
+    data, grads, params = film.widest()
+    svg = run_dot(scene.dot(data=data, grads=grads, params=params), "svg").decode("utf-8")
     svg = svg[svg.index("<svg") :]  # drop the XML prologue and doctype
     steps = []
-    for i, step in enumerate(film.steps):
-        before_grads = film.grads[i - 1] if i else {}
-        before_data = film.data[i - 1] if i else {}
+    for step, (data_changes, grad_changes), param_changes in zip(
+        film.steps, film.changes, film.params
+    ):
         steps.append(
             {
                 "kind": step.kind,
-                "node": scene.ids[step.node],
-                "edges": scene.edges_into(step.node) if step.kind != "seed" else [],
+                "node": scene.box(step.node),
+                "edges": _arrows(scene, step),
                 "caption": step.caption,
-                "grads": {
-                    scene.ids[n]: t for n, t in film.grads[i].items() if before_grads.get(n) != t
-                },
-                "data": {
-                    scene.ids[n]: t for n, t in film.data[i].items() if before_data.get(n) != t
-                },
-                "fills": film.fills[i],
-                "accumulated": [scene.ids[c.parent] for c in step.contributions if c.accumulated],
+                "data": _texts(scene, data_changes, "data", "out"),
+                "grads": _texts(scene, grad_changes, "grad", "out.grad"),
+                "params": {scene.group_ids[g]: text for g, text in param_changes.items()},
+                "receiving": receiving(scene, step),
+                "accumulated": [scene.box(c.parent) for c in step.contributions if c.accumulated],
             }
         )
+    start_data = {n: "data ?" if film.start[n] == "data ?" else data[n] for n in scene.order}
     start = {
-        "data": {scene.ids[n]: "data ?" if include_forward else data[n] for n in scene.order},
-        "grads": {scene.ids[n]: WAITING for n in scene.order},
+        "data": _texts(scene, start_data, "data", "out"),
+        "grads": _texts(scene, dict.fromkeys(scene.order, WAITING), "grad", "out.grad"),
+        "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in params},
+        "slots": {box: [2, 3, 4] for box in scene.group_ids.values()},
     }
     payload = json.dumps({"start": start, "steps": steps}, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -147,18 +232,43 @@ def player_html(
     return re.sub(r"\{(title|svg|steps)\}", lambda match: parts[match.group(1)], template)
 
 
+def _texts(scene: Scene, texts: dict[Value, str], field: str, output: str) -> dict[str, str]:
+    """Texts by box id: a node's own, a group's from its one output ("grad" becomes
+    "out.grad"); nothing for the other nodes inside a group."""
+    found = {}
+    for node, text in texts.items():
+        if node not in scene.group:
+            found[scene.ids[node]] = text
+        elif scene.outputs[scene.group[node]] == [node]:
+            found[scene.box(node)] = text.replace(field, output, 1)
+    return found
+
+
+def _arrows(scene: Scene, step: Step) -> list[str]:
+    """The arrows a step goes along: into its node (or into its group's box)."""
+    if step.kind == "seed":
+        return []
+    if step.node in scene.group:
+        return scene.arrows_into(scene.group[step.node])
+    return scene.edges_into(step.node)
+
+
 def save_frames(
     root: Value,
     folder: str | os.PathLike[str],
     format: str = "svg",
     include_forward: bool = False,
     max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
 ) -> list[Path]:
     """One picture per step (svg, png or pdf), step_000.svg, step_001.svg, ..., every one
-    with the same layout. Frames of an earlier, longer run in the folder are removed."""
+    with the same layout. Frames of an earlier, longer run in the folder are removed.
+    collapse and expand_loss as in save_html."""
     if format not in ("svg", "png", "pdf"):
         raise ValueError(f"format must be svg, png or pdf; got {format!r}")
-    pictures = _pictures(frames(root, include_forward, max_nodes), format)  # before any writing
+    film = frames(root, include_forward, max_nodes, collapse, expand_loss)
+    pictures = _pictures(film, format)  # before any writing
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -178,8 +288,11 @@ def save_gif(
     fps: float = 2,
     include_forward: bool = False,
     max_nodes: int = 500,
+    collapse: str | None = None,
+    expand_loss: bool = False,
 ) -> None:
-    """An animated GIF of the steps (needs Pillow, which comes with `microgradx[plot]`)."""
+    """An animated GIF of the steps (needs Pillow, which comes with `microgradx[plot]`).
+    collapse and expand_loss as in save_html."""
     if not fps > 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}")
     try:
@@ -190,7 +303,7 @@ def save_gif(
         ) from None
     from PIL import ImageDraw
 
-    film = frames(root, include_forward, max_nodes)
+    film = frames(root, include_forward, max_nodes, collapse, expand_loss)
     images = [Image.open(io.BytesIO(png)).convert("RGB") for png in _pictures(film, "png")]
     font, line = _font(), 20
     lines = max(step.caption.count("\n") + 1 for step in film.steps)
@@ -244,22 +357,33 @@ def _bytes_writer(content: bytes) -> Callable[[str], object]:
 def _pictures(film: Frames, format: str) -> list[bytes]:
     """Every step rendered by `dot` with the box sizes of the widest texts: a fixed layout."""
     scene = film.scene
-    data, grads = film.widest()
+    data, grads, params = film.widest()
     # A monospaced font: a text padded to the widest one's length is exactly as wide, so the
     # fields inside each box stay put from frame to frame.
-    layout = json.loads(run_dot(scene.dot(data=data, grads=grads, font=MONOSPACE), "json"))
+    source = scene.dot(data=data, grads=grads, params=params, font=MONOSPACE)
+    layout = json.loads(run_dot(source, "json"))
     sizes = {o["name"]: (float(o["width"]), float(o["height"])) for o in layout.get("objects", [])}
     pictures = []
-    for i in range(len(film.steps)):
-        texts = (
-            {n: _pad(film.data[i][n], data[n]) for n in scene.order},
-            {n: _pad(film.grads[i][n], grads[n]) for n in scene.order},
-        )
+    for now_data, now_grads, now_params, fills in film.states():
         source = scene.dot(
-            data=texts[0], grads=texts[1], fills=film.fills[i], sizes=sizes, font=MONOSPACE
+            data={n: _pad(now_data[n], data[n]) for n in scene.order},
+            grads={n: _pad(now_grads[n], grads[n]) for n in scene.order},
+            params={g: _pad(text, params[g]) for g, text in now_params.items()},
+            fills=fills,
+            sizes=sizes,
+            font=MONOSPACE,
         )
         pictures.append(run_dot(source, format))
     return pictures
+
+
+def _last_picture(film: Frames) -> str:
+    """The last step as SVG (every gradient known): the player's picture for viewers that run
+    no script."""
+    *_, (data, grads, params, fills) = film.states()  # (it updates the same dicts)
+    source = film.scene.dot(data=data, grads=grads, params=params, fills=fills)
+    svg = run_dot(source, "svg").decode("utf-8")
+    return svg[svg.index("<svg") :]
 
 
 def _pad(text: str, widest: str) -> str:

@@ -15,7 +15,7 @@ import graphviz
 import numpy as np
 
 from microgradx.engine import Value, topological_order
-from microgradx.recording import LAYER, NEURON, Scope
+from microgradx.recording import LAYER, LOSS, NEURON, Scope
 
 COLLAPSE = (None, NEURON, LAYER)  # kinds of scope (nn's Neuron and Layer open them)
 PLAIN, CURRENT, RECEIVING = "#ffffff", "#fff3b0", "#dbe9f6"
@@ -51,28 +51,66 @@ def number(x: Any) -> str:
 
 
 class Scene:
-    """The boxes and arrows of one graph, with a stable id and a name for every node."""
+    """The boxes and arrows of one graph, with a stable id and a name for every node.
 
-    def __init__(self, root: Value, collapse: str | None = None, max_nodes: int = 500) -> None:
+    A loss (a scope of kind "loss": every loss in `losses`) is one box showing its formula
+    and value, unless expand_loss; collapse="neuron" or "layer" draws each neuron or layer of
+    an nn model as one box too. `group` maps each node inside such a box to its scope."""
+
+    def __init__(
+        self,
+        root: Value,
+        collapse: str | None = None,
+        max_nodes: int = 500,
+        expand_loss: bool = False,
+    ) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"viz draws the graph behind a Value, got {type(root).__name__}")
         if collapse not in COLLAPSE:
             raise ValueError(f"collapse must be None, 'neuron' or 'layer'; got {collapse!r}")
+        if not isinstance(expand_loss, bool):
+            raise TypeError(f"expand_loss must be True or False, got {expand_loss!r}")
         self.root, self.order = root, topological_order(root)
         self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
         self.names = _names(self.order)
-        self.group = _groups(self.order, collapse) if collapse else {}
+        self.group = _groups(self.order, collapse, expand_loss)
         in_order = sorted(set(self.group.values()), key=lambda scope: (scope.number, scope.name))
         self.group_ids = {scope: f"g{i}" for i, scope in enumerate(in_order)}  # model order
         self.outputs = _outputs(self.order, self.group)
-        drawn = sum(1 + (node.op is not None) for node in self.order if node not in self.group)
-        drawn += len(self.group_ids)
+        self.members: dict[Scope, list[Value]] = {scope: [] for scope in self.group_ids}
+        for node in self.order:
+            if node in self.group:
+                self.members[self.group[node]].append(node)
+        drawn = _boxes(self.order, self.group)
         if drawn > max_nodes:
-            hint = "" if collapse else ", or draw a model with collapse='neuron' or 'layer'"
+            ways = [
+                f"collapse='{kind}' ({boxes} boxes)"
+                for kind in (NEURON, LAYER)
+                if (boxes := _boxes(self.order, _groups(self.order, kind, expand_loss)))
+                < min(drawn, max_nodes + 1)
+            ]
+            hint = f"draw it with {' or '.join(ways)}; or " if ways else ""
             raise ValueError(
-                f"this graph has {drawn} nodes to draw, more than max_nodes={max_nodes}; draw a "
-                f"smaller example{hint}, or raise max_nodes"
+                f"this graph has {drawn} boxes to draw, more than max_nodes={max_nodes}; "
+                f"{hint}draw a smaller example (one example, not a batch), or raise max_nodes "
+                "(layout gets slow past a few thousand boxes)"
             )
+
+    def parameters(self, scope: Scope) -> list[Value]:
+        """The inputs made inside a neuron or layer: its weights and biases."""
+        return [n for n in self.members[scope] if n.op is None] if scope.kind != LOSS else []
+
+    def box_of(self, box: str) -> Value | Scope:
+        """The node or group that the box with this id shows."""
+        if box.startswith("g"):
+            return next(scope for scope, id_ in self.group_ids.items() if id_ == box)
+        return self.order[int(box[1:])]
+
+    def arrows_into(self, scope: Scope) -> list[str]:
+        """Ids of the arrows from other boxes into a group's box."""
+        box = self.group_ids[scope]
+        sources = dict.fromkeys(self.box(p) for n in self.members[scope] for p in n.parents)
+        return [f"e_{source}_{box}" for source in sources if source != box]
 
     def op_id(self, node: Value) -> str:
         return "o" + self.ids[node][1:]
@@ -109,10 +147,12 @@ class Scene:
         local_grads: bool = False,
         sizes: Mapping[str, tuple[float, float]] | None = None,
         font: str = "Helvetica",
+        params: Mapping[Scope, str] | None = None,
     ) -> str:
         """DOT text for the scene. data/grads give each node's text (None: no grad field);
         fills maps box ids to colours; sizes fixes box sizes, so that every frame of an
-        animation has the same layout."""
+        animation has the same layout; params gives the groups' parameter texts (by default
+        their parameters' .grad)."""
         if rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"rankdir must be LR, RL, TB or BT; got {rankdir!r}")
         data = data if data is not None else {n: f"data {number(n.data)}" for n in self.order}
@@ -150,22 +190,48 @@ class Scene:
                 lines.append(f'  {op} -> {box} [id="e_{op}_{box}"];')
                 lines.extend(self._input_arrows(node, op, local_grads))
         for group, box in self.group_ids.items():
-            members = [n for n in self.order if self.group.get(n) is group]
+            members = self.members[group]
             fields = [group.name, group.detail or f"{len(members)} nodes"]
-            output = self.outputs[group]
-            if len(output) == 1:  # a neuron's output (a layer has one per neuron)
-                fields.append(f"out {number(output[0].data)}")
-                if grads is not None:
-                    fields.append(grads[output[0]].replace("grad", "out.grad", 1))
+            fields += self.group_texts(group, data, grads, params)
             fields += [f"⚠ {flags[n]}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
             extra = f', shape=record, style="filled,bold", label="{{{label}}}"'
             lines.append(f"  {box} [{attributes(box, extra)}];")
-            for source in dict.fromkeys(self.box(p) for n in members for p in n.parents):
-                if source != box:
-                    lines.append(f'  {source} -> {box} [id="e_{source}_{box}"];')
+            for arrow in self.arrows_into(group):
+                lines.append(f'  {arrow.split("_")[1]} -> {box} [id="{arrow}"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def group_texts(
+        self,
+        group: Scope,
+        data: Mapping[Value, str],
+        grads: Mapping[Value, str] | None,
+        params: Mapping[Scope, str] | None = None,
+    ) -> list[str]:
+        """A group box's changing fields: its output's value and gradient (a neuron, a loss),
+        and its parameters' gradients (a neuron, a layer), after the name and the detail."""
+        output, texts = self.outputs[group], []
+        if len(output) == 1:  # a neuron's or a loss's output (a layer has one per neuron)
+            texts.append(data[output[0]].replace("data", "out", 1))
+            if grads is not None:
+                texts.append(grads[output[0]].replace("grad", "out.grad", 1))
+        if grads is not None and self.parameters(group):
+            known = {p: p.grad for p in self.parameters(group)}
+            text = params[group] if params is not None else self.parameter_grads(group, known)
+            texts.append(text)
+        return texts
+
+    def parameter_grads(self, group: Scope, known: Mapping[Value, Any]) -> str:
+        """The gradients of a neuron's parameters, "w.grad 0.1000 -0.2000 b.grad 0.3000" ("?"
+        for one not known yet); for a layer or a wider neuron, their mean size."""
+        found = self.parameters(group)
+        if group.kind == NEURON and len(found) <= 5:
+            shown = [number(known[p]) if p in known else "?" for p in found]
+            return f"w.grad {' '.join(shown[:-1])} b.grad {shown[-1]}"
+        sizes = [float(np.mean(np.abs(known[p]))) for p in found if p in known]
+        mean = number(sum(sizes) / len(sizes)) if sizes else "?"
+        return f"|grad| mean {mean} of {len(found)} parameters"
 
     def _input_arrows(self, node: Value, op: str, local_grads: bool) -> Iterable[str]:
         locals_ = _local_grads(node) if local_grads else ()
@@ -269,17 +335,29 @@ def _names(order: list[Value]) -> dict[Value, str]:
     return names
 
 
-def _groups(order: list[Value], collapse: str) -> dict[Value, Scope]:
-    """The neuron (or layer) each node was made in: the innermost scope of that kind around
-    the node's own scope. Nodes made outside every such scope (a model's inputs) are drawn alone."""
+def _groups(order: list[Value], collapse: str | None, expand_loss: bool) -> dict[Value, Scope]:
+    """The box each node is drawn in: its loss (the outermost scope of kind "loss" around it,
+    unless expand_loss), else the innermost scope of the collapse kind. Nodes made outside
+    every such scope (a model's inputs) are drawn alone."""
     group: dict[Value, Scope] = {}
     for node in order:
-        scope = node.scope
-        while scope is not None and scope.kind != collapse:
+        scope, found = node.scope, None
+        while scope is not None:
+            if scope.kind == LOSS and not expand_loss:
+                found = scope  # the outermost loss wins (a loss may call a loss)
+            elif scope.kind == collapse and (found is None or found.kind != LOSS):
+                found = found or scope
             scope = scope.parent
-        if scope is not None:
-            group[node] = scope
+        if found is not None:
+            group[node] = found
     return group
+
+
+def _boxes(order: list[Value], group: Mapping[Value, Scope]) -> int:
+    """How many boxes a picture draws: a box per node outside the groups (and a circle for
+    its op), and one per group."""
+    alone = sum(1 + (node.op is not None) for node in order if node not in group)
+    return alone + len(set(group.values()))
 
 
 def _outputs(order: list[Value], group: Mapping[Value, Scope]) -> dict[Scope, list[Value]]:

@@ -10,6 +10,7 @@ local derivative as the op table does, with the inputs' names:
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import numpy as np
 
 from microgradx import errors, ops
 from microgradx.engine import Edge, Value, backpropagate
+from microgradx.recording import LAYER, LOSS, NEURON, Scope
 from microgradx.viz.scene import Scene, number
 
 
@@ -34,18 +36,26 @@ class Step:
     caption: str
 
 
-def backprop_steps(root: Value, include_forward: bool = False) -> list[Step]:
+def backprop_steps(
+    root: Value,
+    include_forward: bool = False,
+    collapse: str | None = None,
+    expand_loss: bool = False,
+) -> list[Step]:
     """Every step of backpropagation from root, with its chain-rule arithmetic in `caption`.
-    With include_forward, the steps first compute every value in topological order."""
-    if isinstance(root.data, np.ndarray):
+    With include_forward, the steps first compute every value, inputs to output. A loss is
+    one step (expand_loss=True: a step per node inside it); collapse="neuron" or "layer"
+    makes one step per neuron or layer of an nn model. The walk finishes a neuron before the
+    next and goes layer by layer (output to input backward, input to output forward)."""
+    if isinstance(root, Value) and isinstance(root.data, np.ndarray):
         raise errors.not_reduced(root, "backprop_steps()")
-    return steps_of(Scene(root, max_nodes=10**9), include_forward)
+    return steps_of(Scene(root, collapse, 10**9, expand_loss), include_forward)
 
 
 def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
-    """The steps for a scene (its names and nodes), from one walk of the engine."""
+    """The steps for a scene (its names, nodes and boxes), from one walk of the engine."""
     names, root = scene.names, scene.root
-    steps = [forward_step(node, names) for node in scene.order] if include_forward else []
+    steps = [forward_step(n, names) for n in walk(scene, forward=True)] if include_forward else []
     steps.append(
         Step(
             "seed",
@@ -62,12 +72,149 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
             walked.append([])
         walked[-1].append(edge)
 
-    errors.finite_gradients(root, backpropagate(root, on_edge=on_edge))  # as backward() does
+    grads = backpropagate(root, on_edge=on_edge, order=walk(scene))
+    errors.finite_gradients(root, grads)  # as backward() does
     for edges in walked:
         node, upstream = edges[0].node, edges[0].upstream
-        lines = [_caption(edge, names, local_rule(node, i, names)) for i, edge in enumerate(edges)]
+        lines = [
+            _caption(edge, names, local_rule(node, i, names), rule_in_numbers(node, i))
+            for i, edge in enumerate(edges)
+        ]
         steps.append(Step("backward", node, upstream, tuple(edges), "\n".join(lines)))
-    return steps
+    return _by_box(scene, steps) if scene.group else steps
+
+
+def walk(scene: Scene, forward: bool = False) -> list[Value]:
+    """The nodes in the order a learner can follow. Backward (the engine's walk): root first,
+    each node after every node that uses it; forward: each node after its inputs, an input
+    just before its first use. Among the nodes whose turn it may be, the next is one in the
+    same box as the last (a neuron is finished before the next), else the loss's, else one
+    in the last layer not yet done (backward; the first, forward), else the latest made
+    (backward; the earliest, forward)."""
+    steps = [n for n in scene.order if n.op is not None] or [scene.root]
+    place = {n: i for i, n in enumerate(scene.order)}
+    waiting = dict.fromkeys(steps, 0)
+    after: dict[Value, list[Value]] = {n: [] for n in steps}  # who may go once n is done
+    for node in steps:
+        for parent in dict.fromkeys(node.parents):
+            if parent in waiting:
+                first, then = (parent, node) if forward else (node, parent)
+                after[first].append(then)
+                waiting[then] += 1
+    sign = 1 if forward else -1
+
+    def key(node: Value) -> tuple[Any, ...]:
+        layer, neuron = _layer_and_neuron(node)
+        if layer is None:  # a loss, a penalty: backward at once, forward after the model
+            return (forward, 0, 0, sign * place[node])
+        return (not forward, sign * layer, neuron, sign * place[node])
+
+    ready: list[tuple[Any, ...]] = []  # (key, node's place) of every node whose turn it may be
+    in_box: dict[str, list[tuple[Any, ...]]] = {}  # the same, per box
+    done: list[Value] = []
+
+    def free(node: Value) -> None:
+        entry = (key(node), place[node])
+        heapq.heappush(ready, entry)
+        heapq.heappush(in_box.setdefault(scene.box(node), []), entry)
+
+    for node in steps:
+        if not waiting[node]:
+            free(node)
+    taken: set[int] = set()
+    while len(done) < len(steps):
+        last = in_box.get(scene.box(done[-1]), []) if done else []
+        while last and last[0][1] in taken:  # (entries stay in both queues until popped)
+            heapq.heappop(last)
+        queue = last or ready
+        _, i = heapq.heappop(queue)
+        if i in taken:
+            continue
+        taken.add(i)
+        node = scene.order[i]
+        done.append(node)
+        for then in after[node]:
+            waiting[then] -= 1
+            if not waiting[then]:
+                free(then)
+    if not forward:
+        return done
+    with_inputs: list[Value] = []
+    for node in done:  # each input just before the first node that uses it
+        new = [p for p in dict.fromkeys(node.parents) if p.op is None and p in place]
+        with_inputs += sorted(new, key=lambda p: p in scene.group)  # a neuron's own ones last
+        for parent in node.parents:
+            place.pop(parent, None)
+        with_inputs.append(node)
+    return with_inputs
+
+
+def _layer_and_neuron(node: Value) -> tuple[int | None, int]:
+    """The numbers of the layer and the neuron a node was made in (-1: none)."""
+    layer, neuron, scope = None, -1, node.scope
+    while scope is not None:
+        if scope.kind == NEURON and neuron == -1:
+            neuron = scope.number
+        elif scope.kind == LAYER and layer is None:
+            layer = scope.number
+        scope = scope.parent
+    return layer, neuron
+
+
+def _by_box(scene: Scene, steps: list[Step]) -> list[Step]:
+    """One step for each run of steps in the same group's box (a neuron, a layer, a loss),
+    its caption saying what happened there; the other steps as they are."""
+    runs: list[list[Step]] = []
+    for step in steps:
+        group = scene.group.get(step.node)
+        last = runs[-1][0] if runs else None
+        if last and group and last.kind == step.kind and scene.group.get(last.node) is group:
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    merged = []
+    for run in runs:
+        first, group = run[0], scene.group.get(run[0].node)
+        if group is None or first.kind == "seed":
+            merged.append(first)
+            continue
+        edges = tuple(edge for step in run for edge in step.contributions)
+        caption = _group_caption(scene, group, run)
+        merged.append(Step(first.kind, first.node, first.upstream, edges, caption))
+    return merged
+
+
+SHOWN = 6  # lines of each kind a group's caption shows
+
+
+def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
+    """What happened in a neuron, layer or loss, in its own terms: its output's gradient, then
+    what passed inside it, what its parameters received and what its inputs received."""
+    head = group.name + (f" ({group.detail})" if group.detail else "")
+    outputs = scene.outputs[group]
+    if run[0].kind == "forward":
+        computed = [s.caption for s in run if s.node.op is not None]
+        out = f"; out = {number(outputs[0].data)}" if len(outputs) == 1 else ""
+        return "\n".join([f"{head} computes{out}", *_first(computed)])
+    own = "its constants" if group.kind == LOSS else "its parameters"  # inputs made inside
+    kinds: dict[str, list[str]] = {"inside it": [], own: [], "its inputs": []}
+    for step in run:
+        for line, edge in zip(step.caption.split("\n"), step.contributions):
+            inside = scene.group.get(edge.parent) is group
+            kind = "its inputs" if not inside else "inside it"
+            kinds[own if inside and edge.parent.op is None else kind].append(line)
+    out = f": out.grad = {number(run[0].upstream)}" if run[0].node in outputs else ""
+    lines = [f"{head}{out}"]
+    for kind, found in kinds.items():
+        if found:
+            lines += [f"{kind}:", *_first(found)]
+    return "\n".join(lines)
+
+
+def _first(lines: list[str]) -> list[str]:
+    """The first lines (indented), and how many more there are."""
+    more = [f"  … and {len(lines) - SHOWN} more"] if len(lines) > SHOWN else []
+    return [f"  {line}" for line in lines[:SHOWN]] + more
 
 
 def forward_step(node: Value, names: dict[Value, str]) -> Step:
@@ -94,14 +241,34 @@ def local_rule(node: Value, i: int, names: Mapping[Value, str]) -> str:
     return rule
 
 
-def _caption(edge: Edge, names: dict[Value, str], rule: str = "") -> str:
-    """parent.grad += ∂n/∂p × n.grad = rule × n.grad = numbers; for a single number that
-    met a batch, the sum over the batch."""
+def rule_in_numbers(node: Value, i: int) -> str:
+    """The local derivative ∂node/∂(input i) as the op table writes it, with the numbers in:
+    "1 - 0.7064²" for tanh (its own output in place of tanh(n)), "1 if 0.8814 > 0, else 0"
+    for relu; "" on batches, or when it is just one number."""
+    op = node.op
+    assert op is not None
+    rule = op.grad_notation[i] if i < len(op.grad_notation) else ""
+    if not rule or any(isinstance(x.data, np.ndarray) for x in (node, *node.parents)):
+        return ""
+    out = ops.placeholders(op.maths[0].split(" = ")[0], op.arity)  # tanh({0}), σ({0}), e^{0}
+    rule = rule.replace(out, "{out}") if out and op.arity == 1 else rule
+
+    def signed(x: Any) -> str:  # a negative number in brackets: 1 - (-0.5000)²
+        return f"({number(x)})" if x < 0 else number(x)
+
+    text = rule.format(*map(signed, (p.data for p in node.parents)), out=signed(node.data))
+    return "" if text == rule or re.fullmatch(r"\(?-?[\d.e+-]+\)?", text) else text
+
+
+def _caption(edge: Edge, names: dict[Value, str], rule: str = "", numbers: str = "") -> str:
+    """parent.grad += ∂n/∂p × n.grad = rule × n.grad = rule in numbers × n.grad = numbers;
+    for a single number that met a batch, the sum over the batch."""
     n, p = names[edge.node], names[edge.parent]
     local, upstream, contribution = edge.local_grad, edge.upstream, edge.contribution
-    if re.search(r"\s", rule) and not re.fullmatch(r"\([^()]*\)", rule):
-        rule = f"({rule})"  # (1 - tanh(n)²) × o.grad
+    rule, numbers = _bracketed(rule), _bracketed(numbers)  # (1 - tanh(n)²) × o.grad
     arithmetic = f"{number(local)} × {number(upstream)}"
+    if numbers:
+        arithmetic = f"{numbers} × {number(upstream)} = {arithmetic}"
     if np.ndim(contribution) == 0 and (np.ndim(local) > 0 or np.ndim(upstream) > 0):
         # a single number met a batch: it gets the sum over the examples
         symbolic = f" = Σ {rule} × {n}.grad" if rule else ""
@@ -111,3 +278,10 @@ def _caption(edge: Edge, names: dict[Value, str], rule: str = "") -> str:
         symbolic = f" = {rule} × {n}.grad" if rule else ""
         text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad{symbolic} = {arithmetic} = {number(contribution)}"
     return text + (f", so {p}.grad = {number(edge.grad_after)}" if edge.accumulated else "")
+
+
+def _bracketed(rule: str) -> str:
+    """A rule with spaces in brackets, so that "× n.grad" multiplies all of it."""
+    if re.search(r"\s", rule) and not re.fullmatch(r"\([^()]*\)", rule):
+        return f"({rule})"
+    return rule
