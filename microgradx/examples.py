@@ -81,29 +81,22 @@ def demo(
     nn.save(model, out / "model.json")
     written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
     try:
-        backprop_player(X_test[0], int(y_test[0]), classes, seed, out / "backprop.html")
+        backprop_player(model, loss, X_test[0], int(y_test[0]), out / "backprop.html")
         written.append(out / "backprop.html")
     except viz.DotNotFound as error:
         print(f"skipped backprop.html: {error}", file=sys.stderr)
     print(f"wrote {', '.join(map(str, written))}")
 
 
-def backprop_player(
-    x: Any, label: int, classes: int, seed: int, path: str | os.PathLike[str]
-) -> None:
-    """Write the step-by-step player of one example (x, label) through a 2 → 2 → 1 network."""
-    outputs = 1 if classes == 2 else classes  # more than two classes: 2 → 2 → classes
-    last = "sigmoid" if classes == 2 else "linear"
-    small = nn.MLP(2, [2, outputs], activation="tanh", output_activation=last, seed=seed)
+def backprop_player(model: nn.MLP, loss: Any, x: Any, label: int, path: Path) -> None:
+    """Write the step-by-step player of one example (x, label) through the trained model:
+    forward then backward, a neuron per step, the loss as one box."""
     inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
-    scores = small(inputs)
-    if classes == 2:
-        loss = losses.binary_cross_entropy(scores, label)
-    else:
-        loss = losses.cross_entropy(scores, label)  # type: ignore[arg-type]
-    loss.label = "loss"
-    title = f"Backpropagation: one example (label {label}) through {small}"
-    viz.save_html(loss, path, title=title)
+    scores = model(inputs)
+    total = loss(scores, label)
+    total.label = "loss"
+    title = f"One test example (label {label}) through the trained {model}, forward then backward"
+    viz.save_html(total, path, include_forward=True, title=title, collapse="neuron")
 
 
 def neuron() -> None:

@@ -55,12 +55,14 @@ def to_dot(
     max_nodes: int = 500,
     collapse: str | None = None,
     color: str | None = None,
+    expand_loss: bool = False,
 ) -> str:
     """The graph behind root as DOT text: each Value a record (name | data | grad), each op a
     node between its inputs and its result, inputs in operand order.
 
     show_local_grads writes ∂out/∂input on each arrow; highlight outlines some nodes in red;
-    collapse="neuron" or "layer" draws each neuron or layer of an nn model as one box;
+    collapse="neuron" or "layer" draws each neuron or layer of an nn model as one box (showing
+    its output and its parameters' gradients); a loss is one box unless expand_loss;
     color="grad" fills boxes by |grad| (log scale) and flags gradients that are not finite,
     exploding (> 1e3), vanishing (< 1e-6), and dead ReLUs. root may be a GradcheckError: its
     function is rebuilt at the failing inputs and the inputs whose gradients disagree are
@@ -71,7 +73,7 @@ def to_dot(
         highlight = [*highlight, *offenders]
     if color not in (None, "grad"):
         raise ValueError(f"color must be None or 'grad', got {color!r}")
-    scene = Scene(root, collapse, max_nodes)
+    scene = Scene(root, collapse, max_nodes, expand_loss)
     grads = {node: f"grad {number(node.grad)}" for node in scene.order} if show_grad else None
     fills, flags = grad_flags(scene) if color == "grad" else ({}, {})
     return scene.dot(
