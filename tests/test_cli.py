@@ -138,7 +138,7 @@ def test_demo_trains_and_writes_its_pictures_and_model(
         "history.png",
         "model.json",
     ]  # no temporary files left behind
-    assert "Backpropagation: one example" in (tmp_path / "backprop.html").read_text()
+    assert "One test example" in (tmp_path / "backprop.html").read_text()
     model = nn.load(tmp_path / "model.json")
     X, y = data.make_circles(1000, noise=0.05, factor=0.5, seed=0)
     _, X_test, _, y_test = data.train_test_split(X, y, test_size=0.25, seed=0)

@@ -129,7 +129,7 @@ def test_a_model_collapses_by_neuron_or_by_layer(expanded: bool, nodes: int) -> 
     plain, neurons, layers = (viz.to_dot(out, collapse=c) for c in (None, "neuron", "layer"))
     assert "layers.0.neurons.2.w1" in plain
     assert plain.count("shape=record") == len(topological_order(out)) == nodes
-    boxes = re.findall(r'label="\{(layers[^|]*)\|([^|]*)', neurons)
+    boxes = re.findall(r'label="\{?(layers[^|]*)\|([^|]*)', neurons)
     assert [name for name, _ in boxes] == [f"layers.0.neurons.{i}" for i in range(3)] + [
         "layers.1.neurons.0"
     ]
@@ -137,7 +137,7 @@ def test_a_model_collapses_by_neuron_or_by_layer(expanded: bool, nodes: int) -> 
         boxes[0][1] == "tanh neuron, 3 parameters" and boxes[3][1] == "linear neuron, 4 parameters"
     )
     assert neurons.count("shape=record") == 6  # x1, x2 and four neurons
-    assert re.findall(r'label="\{(layers[^|]*)\|([^|}]*)', layers) == [
+    assert re.findall(r'label="\{?(layers[^|]*)\|([^|}]*)', layers) == [
         ("layers.0", "3 neurons, 9 parameters"),
         ("layers.1", "linear neuron, 4 parameters"),
     ]
@@ -292,7 +292,7 @@ def test_collapse_keeps_shared_inputs_outside_the_neurons() -> None:
     out = model(np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.1]])).mean()
     out.backward()
     dot = viz.to_dot(out, collapse="neuron")
-    boxes = dict(re.findall(r'(g\d+) \[.*?label="\{(layers[^|]*)\|', dot))
+    boxes = dict(re.findall(r'(g\d+) \[.*?label="\{?(layers[^|]*)\|', dot))
     edges = re.findall(r"(\w+) -> (\w+)", dot)
     hidden = [box for box, name in boxes.items() if name.startswith("layers.0")]
     assert not [(a, b) for a, b in edges if a in hidden and b in hidden]  # no edge within a layer
@@ -511,13 +511,13 @@ def test_neurons_and_layers_are_drawn_in_the_models_order() -> None:
     assert isinstance(out, Value)
     out.label = "p"  # a label that nn would never give
     neurons = re.findall(
-        r'g\d+ \[id="g\d+", [^\]]*label="\{([^|]*)\|', viz.to_dot(out, collapse="neuron")
+        r'g\d+ \[id="g\d+", [^\]]*label="\{?([^|]*)\|', viz.to_dot(out, collapse="neuron")
     )
     assert neurons == [
         f"layers.{i}.neurons.{j}" for i, width in enumerate([4, 4, 2]) for j in range(width)
     ]
     layers = re.findall(
-        r'g\d+ \[id="g\d+", [^\]]*label="\{([^|]*)\|', viz.to_dot(out, collapse="layer")
+        r'g\d+ \[id="g\d+", [^\]]*label="\{?([^|]*)\|', viz.to_dot(out, collapse="layer")
     )
     assert layers == ["layers.0", "layers.1", "layers.2"]
 
@@ -536,7 +536,7 @@ def test_a_weight_penalty_keeps_the_neurons_outputs_in_their_boxes() -> None:
     X = np.array([[1.0, 2.0], [0.5, -1.0]])
     loss = losses.hinge(model(X), [1, -1]) + 1e-4 * losses.l2(model.parameters())
     loss.backward()
-    boxes = re.findall(r'label="\{(layers[^|]*)\|[^|]*\|out ', viz.to_dot(loss, collapse="neuron"))
+    boxes = re.findall(r'label="\{?(layers[^|]*)\|[^|]*\|out ', viz.to_dot(loss, collapse="neuron"))
     assert boxes == [f"layers.0.neurons.{i}" for i in range(3)] + ["layers.1.neurons.0"]
 
 

@@ -65,13 +65,14 @@ class Frames:
 
     def widest(self) -> tuple[dict[Value, str], dict[Value, str], dict[Scope, str]]:
         """For each node (and group), its longest texts of all steps (the layout uses these)."""
-        data = {n: f"data {number(n.data)}" for n in self.scene.order}
-        grads = dict.fromkeys(self.scene.order, WAITING)
-        params: dict[Scope, str] = {}
-        for step_data, step_grads, step_params, _ in self.states():
-            _longest(data, step_data)
-            _longest(grads, step_grads)
-            _longest(params, step_params)
+        scene = self.scene
+        data = {n: f"data {number(n.data)}" for n in scene.order}
+        grads = dict.fromkeys(scene.order, WAITING)
+        params = {g: scene.parameter_grads(g, {}) for g in scene.group_ids if scene.parameters(g)}
+        for (data_changes, grad_changes), param_changes in zip(self.changes, self.params):
+            _longest(data, data_changes)
+            _longest(grads, grad_changes)
+            _longest(params, param_changes)
         return data, grads, params
 
 

@@ -195,12 +195,19 @@ class Scene:
             fields += self.group_texts(group, data, grads, params)
             fields += [f"⚠ {flags[n]}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
-            extra = f', shape=record, style="filled,bold", label="{{{label}}}"'
+            label = label if rankdir in ("LR", "RL") else f"{{{label}}}"  # fields one above
+            extra = f', shape=record, style="filled,bold", label="{label}"'  # the other
             lines.append(f"  {box} [{attributes(box, extra)}];")
             for arrow in self.arrows_into(group):
                 lines.append(f'  {arrow.split("_")[1]} -> {box} [id="{arrow}"];')
+        lines += self._in_model_order()
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def _in_model_order(self) -> list[str]:
+        """The neurons of a layer one below the other in the model's order (top to bottom):
+        every box's arrows leave it in the order they are written, which is the model's."""
+        return ["  ordering=out;"] if any(g.kind == NEURON for g in self.group_ids) else []
 
     def group_texts(
         self,
