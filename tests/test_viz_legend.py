@@ -163,22 +163,31 @@ def test_a_hinge_that_is_satisfied_is_no_dead_relu() -> None:
     assert "dead" not in dot  # the score's gradient is 0 (and flagged so), by the loss's design
 
 
-def test_collapsed_boxes_are_coloured_by_their_outputs_gradient() -> None:
-    model = nn.MLP(2, [4, 4, 1], seed=0)
+@pytest.mark.parametrize("collapse", ["neuron", "layer"])
+def test_collapsed_boxes_are_coloured_by_the_gradient_they_show(collapse: str) -> None:
+    """A neuron by its out.grad, a layer (several outputs) by its parameters' mean |grad|: the
+    bigger the number in the box, the darker the box, on the legend's scale."""
+    model = nn.MLP(2, [4, 4, 1], activation="tanh", seed=0)  # one example: no ReLU flagged dead
     loss = losses.mse([model([Value(1.0, label="x1"), Value(-2.0, label="x2")])], [0.5])
     loss.backward()
-    dot = viz.to_dot(loss, collapse="neuron", color="grad")
+    dot = viz.to_dot(loss, collapse=collapse, color="grad")
     boxes = re.findall(r'fillcolor="(#[0-9a-f]{6})"[^\]]*label="\{?([^|]*)\|([^"]*)"', dot)
     sizes = {}
     for colour, name, rest in boxes:
         if "⚠" in rest:
             continue  # filled with its flag's colour
-        grad = re.search(r"(?:^|\|)(?:out\.)?grad (-?[0-9.e+-]+)", rest)
+        grad = re.search(
+            r"(?:^|[^\\]\|)(?:out\.)?grad (-?[0-9.e+-]+)|grad\\\| mean ([0-9.e+-]+)", rest
+        )
         assert grad is not None, rest
-        sizes[name] = (abs(float(grad.group(1))), darkness(colour))
-    assert len(sizes) >= 6  # inputs, neurons, the loss
+        sizes[name] = (abs(float(grad.group(1) or grad.group(2))), darkness(colour))
+    assert len(sizes) >= (6 if collapse == "neuron" else 4)  # inputs, boxes, the loss
     by_size = sorted(sizes.values())
     assert [d for _, d in by_size] == sorted(d for _, d in by_size)  # bigger: darker
+    if collapse == "layer":  # layers.1 has 4 outputs: its box shows its parameters' gradients
+        assert "layers.1" in sizes
+        mean = np.mean([abs(p.grad) for p in model.layers[1].parameters()])
+        assert sizes["layers.1"][0] == pytest.approx(mean, rel=1e-3)
     numbers = [text for _, text in legend(dot)["|grad|"]]
     drawn = [size for size, _ in sizes.values() if size > 0]
     assert float(numbers[-1]) == pytest.approx(max(drawn), rel=1e-3)

@@ -71,7 +71,7 @@ def to_dot(
 
     show_local_grads writes ∂out/∂input on each arrow; highlight outlines some nodes in red;
     collapse="neuron" or "layer" draws each neuron or layer of an nn model as one box (showing
-    its output and its parameters' gradients, coloured by its outputs' gradient); a loss is one
+    its output and its parameters' gradients, coloured by the gradient it shows); a loss is one
     box unless expand_loss. color="grad" fills boxes by |grad| on a log scale, from the
     picture's smallest nonzero gradient (pale) to its largest (blue), and flags gradients that
     are not finite, exploding (> 1e3), vanishing (< 1e-6) and dead activations (each in its own

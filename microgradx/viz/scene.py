@@ -251,8 +251,9 @@ class Scene:
 def grad_flags(scene: Scene, signed: bool = False) -> tuple[dict[str, str], dict[Value, str]]:
     """Fill colours for the drawn boxes, and flags for troubled ones. Call it after backward().
 
-    A box's gradient is its node's |grad| (on a batch, the mean of |grad|); a collapsed neuron,
-    layer or loss is judged by its outputs (the mean of their sizes), as its out.grad shows.
+    A box's gradient is its node's |grad| (on a batch, the mean of |grad|); a collapsed box is
+    judged by the gradient it shows: a neuron's or a loss's out.grad, a layer's parameters'
+    mean |grad|.
     Colours go on a log scale from the picture's smallest nonzero gradient to its largest: pale
     to blue. With signed, the colour is grad's sign, blue for positive and orange for negative,
     deeper the larger |grad| on the same kind of scale, white for 0; on a batch it is the mean
@@ -485,7 +486,9 @@ def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) 
 
 def _box_grads(scene: Scene) -> tuple[dict[str, tuple[Value, float]], dict[str, float]]:
     """For every drawn box that shows a gradient: (the node that stands for it, its mean
-    |grad|), and its mean grad (for the sign). A group stands for its outputs: their mean."""
+    |grad|), and its mean grad (for the sign). A group stands for the gradients it shows: its
+    output's (a neuron, a loss: out.grad), else its parameters' (a layer: "|grad| mean"), else
+    its outputs'; several nodes by the mean of their sizes (and of their mean grads)."""
     sizes: dict[str, tuple[Value, float]] = {}
     means: dict[str, float] = {}
     with np.errstate(all="ignore"):
@@ -494,11 +497,11 @@ def _box_grads(scene: Scene) -> tuple[dict[str, tuple[Value, float]], dict[str, 
                 box = scene.ids[node]
                 sizes[box], means[box] = (node, _size(node.grad)), float(np.mean(node.grad))
         for group, outputs in scene.outputs.items():
-            if outputs:
+            shown = outputs if len(outputs) == 1 else scene.parameters(group) or outputs
+            if shown:
                 box = scene.group_ids[group]
-                size = float(np.mean([_size(n.grad) for n in outputs]))
-                sizes[box] = (outputs[0], size)
-                means[box] = float(np.mean([np.mean(n.grad) for n in outputs]))
+                sizes[box] = (shown[0], float(np.mean([_size(n.grad) for n in shown])))
+                means[box] = float(np.mean([np.mean(n.grad) for n in shown]))
     return sizes, means
 
 
