@@ -70,12 +70,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         required=True,
         help="the file to write: .dot .svg .png .pdf .html (the player) or .gif",
     )
+    graph_parser.add_argument(
+        "--forward",
+        action="store_true",
+        help="the player or GIF first computes every value, then backpropagates (.html .gif)",
+    )
+    graph_parser.add_argument(
+        "--color",
+        choices=[color for color in viz.COLORS if color is not None],
+        help="fill boxes by gradient size (grad) or sign (sign), with a legend "
+        "(.dot .svg .png .pdf)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "neuron":
         examples.neuron()
         return 0
     if arguments.command == "graph":
-        return graph(parser, arguments.expression, arguments.at, arguments.out)
+        return graph(
+            parser,
+            arguments.expression,
+            arguments.at,
+            arguments.out,
+            arguments.forward,
+            arguments.color,
+        )
     if arguments.out.exists() and not arguments.out.is_dir():
         parser.error(f"--out {arguments.out} is a file; give a folder")
     try:
@@ -92,9 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
+def graph(
+    parser: _Parser,
+    text: str,
+    assignments: list[str],
+    out: Path,
+    forward: bool = False,
+    color: str | None = None,
+) -> int:
     """Build the formula's graph, run backward, and write the picture or the player.
-    Mistakes in the formula, the numbers or --out exit with code 2 and one message."""
+    Mistakes in the formula, the numbers or --out exit with code 2 and one message.
+    forward: the player or GIF shows the forward pass first; color: a still picture's fills."""
     from microgradx.expression import ExpressionError, build
 
     values: dict[str, float] = {}
@@ -110,6 +136,17 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
         parser.error(
             f"--out {out}: {'is a folder' if out.is_dir() else 'its folder does not exist'}"
         )
+    played = out.suffix in (".html", ".gif")  # steps, one after another; else one picture
+    if forward and not played:
+        parser.error(
+            f"--forward needs steps to play: write .html or .gif, not {out.suffix} "
+            "(a still picture shows every value and gradient at once)"
+        )
+    if color is not None and played:
+        parser.error(
+            f"--color colours a still picture: write .dot .svg .png or .pdf, not {out.suffix} "
+            "(the player colours the step it is at)"
+        )
 
     def fail(message: str, code: int = 2) -> int:
         print(f"microgradx graph: {message}", file=sys.stderr)
@@ -119,12 +156,13 @@ def graph(parser: _Parser, text: str, assignments: list[str], out: Path) -> int:
         root = build(text, values)
         root.label = root.label or "out"
         if out.suffix == ".html":
-            viz.save(root, out, title=f"Backpropagation through {text}")
+            passes = "Forward and backward passes" if forward else "Backpropagation"
+            viz.save(root, out, include_forward=forward, title=f"{passes} through {text}")
         elif out.suffix == ".gif":
-            viz.save(root, out)
+            viz.save(root, out, include_forward=forward)
         else:  # a still picture shows the gradients that backward() leaves on the nodes
             root.backward()
-            viz.save(root, out)
+            viz.save(root, out, color=color)
     except ExpressionError as error:
         return fail(error.pointed())
     except (RecursionError, MemoryError):

@@ -6,6 +6,7 @@ import ast
 import inspect
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,7 @@ def test_the_command_line_calls_only_the_public_library() -> None:
         "examples.DATASETS",
         "examples.demo",
         "examples.neuron",
+        "viz.COLORS",
         "viz.DotNotFound",
         "viz.FORMATS",
         "viz.save",
@@ -363,3 +365,72 @@ def test_graph_points_at_characters_and_reads_names_as_python_does(
     _, shown, carets = capsys.readouterr().err.rstrip("\n").split("\n")
     assert shown[carets.index("^")] == "y"
     assert main(["graph", "ｘ*2", "--at", "ｘ=2", "--out", str(tmp_path / "g.dot")]) == 0
+
+
+def neuron_graph(out: Path, *options: str) -> list[str]:
+    return ["graph", "tanh(x*w + b)", "--at", "x=2", "--at", "w=-3", "--at", "b=6.88",
+            "--out", str(out), *options]  # fmt: skip
+
+
+def test_graph_forward_plays_the_forward_pass_before_backprop(tmp_path: Path) -> None:
+    need("dot")
+    out = tmp_path / "both.html"
+    assert main(neuron_graph(out, "--forward")) == 0
+    page = out.read_text()
+    kinds = re.findall(r'"kind": "(\w+)"', page)
+    seed = kinds.index("seed")
+    assert seed == 6 and kinds[:seed] == ["forward"] * 6  # x, w, b, x*w, + b, tanh; then back
+    assert "forward" not in kinds[seed:]
+    assert "Forward and backward passes through tanh(x*w + b)" in page
+    assert main(neuron_graph(tmp_path / "back.html")) == 0
+    assert "forward" not in re.findall(r'"kind": "(\w+)"', (tmp_path / "back.html").read_text())
+
+
+def test_graph_forward_makes_a_longer_gif(tmp_path: Path) -> None:
+    need("dot")
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    assert main(neuron_graph(tmp_path / "back.gif")) == 0
+    assert main(neuron_graph(tmp_path / "both.gif", "--forward")) == 0
+    with Image.open(tmp_path / "back.gif") as back, Image.open(tmp_path / "both.gif") as both:
+        assert both.n_frames == back.n_frames + 6  # a frame per value computed
+
+
+@pytest.mark.parametrize(
+    "suffix, options, complaint",
+    [
+        (".svg", ["--forward"], "--forward needs steps to play: write .html or .gif, not .svg"),
+        (".dot", ["--forward"], "--forward needs steps to play: write .html or .gif, not .dot"),
+        (".png", ["--forward", "--color", "grad"], "--forward needs steps to play"),
+        (".html", ["--color", "sign"], "--color colours a still picture"),
+        (".gif", ["--color", "grad", "--forward"], "--color colours a still picture"),
+        (".svg", ["--color", "blue"], "invalid choice: 'blue' (choose from 'grad', 'sign')"),
+        (".svg", ["--color"], "expected one argument"),
+    ],
+)
+def test_graph_refuses_options_its_output_cannot_show(
+    suffix: str,
+    options: list[str],
+    complaint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / f"g{suffix}"
+    with pytest.raises(SystemExit) as exit_:
+        main(neuron_graph(out, *options))
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and complaint in error and len(error.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("color", ["grad", "sign"])
+def test_graph_color_fills_the_boxes_and_draws_a_legend(color: str, tmp_path: Path) -> None:
+    out = tmp_path / "g.dot"
+    assert main(neuron_graph(out, "--color", color)) == 0
+    text = out.read_text()
+    assert "label=<" in text and ("grad &lt; 0" in text) == (color == "sign")
+    fills = set(re.findall(r'fillcolor="(#[0-9a-f]{6})"[^\]]*shape=record', text))
+    assert len(fills) > 2  # a scale, not one colour
+    assert main(neuron_graph(tmp_path / "plain.dot")) == 0
+    assert "label=<" not in (tmp_path / "plain.dot").read_text()

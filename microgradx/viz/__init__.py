@@ -26,10 +26,19 @@ from microgradx.engine import Edge, Value
 from microgradx.files import write_atomically
 from microgradx.testing import GradcheckError
 from microgradx.viz.player import Player, player, save_frames, save_gif, save_html
-from microgradx.viz.scene import DotNotFound, Scene, digraph, grad_flags, number, run_dot
+from microgradx.viz.scene import (
+    DotNotFound,
+    Scene,
+    digraph,
+    grad_flags,
+    grad_legend,
+    number,
+    run_dot,
+)
 from microgradx.viz.steps import Step, backprop_steps
 
 __all__ = [
+    "COLORS",
     "FORMATS",
     "DotNotFound",
     "Edge",
@@ -62,20 +71,32 @@ def to_dot(
 
     show_local_grads writes ∂out/∂input on each arrow; highlight outlines some nodes in red;
     collapse="neuron" or "layer" draws each neuron or layer of an nn model as one box (showing
-    its output and its parameters' gradients); a loss is one box unless expand_loss;
-    color="grad" fills boxes by |grad| (log scale) and flags gradients that are not finite,
-    exploding (> 1e3), vanishing (< 1e-6), and dead ReLUs. root may be a GradcheckError: its
-    function is rebuilt at the failing inputs and the inputs whose gradients disagree are
-    highlighted.
+    its output and its parameters' gradients, coloured by the gradient it shows); a loss is one
+    box unless expand_loss. color="grad" fills boxes by |grad| on a log scale, from the
+    picture's smallest nonzero gradient (pale) to its largest (blue), and flags gradients that
+    are not finite, exploding (> 1e3), vanishing (< 1e-6) and dead activations (each in its own
+    colour); color="sign" colours positive gradients blue and negative ones orange, deeper the
+    larger |grad| on the same scale, and writes the flags without their colours. Either draws a
+    legend under the graph: the scale with its numbers, and the flags that occur. root may be a
+    GradcheckError: its function is rebuilt at the failing inputs and the inputs whose
+    gradients disagree are highlighted.
     """
     if isinstance(root, GradcheckError):
         root, offenders = root.graph()
         highlight = [*highlight, *offenders]
-    if color not in (None, "grad"):
-        raise ValueError(f"color must be None or 'grad', got {color!r}")
+    if color not in COLORS:
+        raise ValueError(
+            f"color must be None (no colours), 'grad' (by |grad|) or 'sign' (by the sign of "
+            f"grad); got {color!r}"
+        )
     scene = Scene(root, collapse, max_nodes, expand_loss)
     grads = {node: f"grad {number(node.grad)}" for node in scene.order} if show_grad else None
-    fills, flags = grad_flags(scene) if color == "grad" else ({}, {})
+    fills: dict[str, str] = {}
+    flags: dict[Value, str] = {}
+    legend = ""
+    if color is not None:
+        fills, flags = grad_flags(scene, signed=color == "sign")
+        legend = grad_legend(scene, flags, signed=color == "sign")
     return scene.dot(
         grads=grads,
         fills=fills,
@@ -83,6 +104,7 @@ def to_dot(
         highlight=set(highlight),
         rankdir=rankdir,
         local_grads=show_local_grads,
+        legend=legend,
     )
 
 
@@ -131,5 +153,6 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     ".html": save_html,
     ".gif": save_gif,
 }
+COLORS = (None, "grad", "sign")  # what to_dot's color= takes
 FORMATS = tuple(_WRITERS)  # the suffixes save() writes: .dot .svg .png .pdf .html .gif
 _GIVEN = ("root", "path")  # the parameters save() fills in itself

@@ -6,6 +6,7 @@ its result, showing the op's symbol (or a custom op's name). Reads graphs, never
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -27,6 +28,8 @@ FLAG_COLOURS = {
     "vanishing": "#d9d9d9",
     "dead": "#c5b0d5",  # an activation whose derivative is 0 for every example
 }
+GRAD_COLOUR = "#4a90c9"  # color="grad": the largest gradient; the smallest is nearly white
+SIGN_COLOURS = ("#4a90c9", "#e6550d")  # color="sign": a positive gradient, a negative one
 
 
 class DotNotFound(RuntimeError):
@@ -148,11 +151,12 @@ class Scene:
         sizes: Mapping[str, tuple[float, float]] | None = None,
         font: str = "Helvetica",
         params: Mapping[Scope, str] | None = None,
+        legend: str = "",
     ) -> str:
         """DOT text for the scene. data/grads give each node's text (None: no grad field);
         fills maps box ids to colours; sizes fixes box sizes, so that every frame of an
         animation has the same layout; params gives the groups' parameter texts (by default
-        their parameters' .grad)."""
+        their parameters' .grad); legend is DOT lines to add (grad_legend's)."""
         if rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"rankdir must be LR, RL, TB or BT; got {rankdir!r}")
         data = data if data is not None else {n: f"data {number(n.data)}" for n in self.order}
@@ -163,6 +167,7 @@ class Scene:
             f'  node [fontname="{font}", fontsize=11, penwidth=1.2];',
             '  edge [fontname="Helvetica", fontsize=9, color="#666666", arrowsize=0.6];',
         ]
+        lines += [legend] if legend else []  # the graph's label: under the graph
 
         def attributes(box: str, extra: str) -> str:
             size = ""
@@ -250,43 +255,48 @@ class Scene:
             yield f'  {self.box(parent)} -> {op} [id="{edge}"{label}];'
 
 
-def grad_flags(scene: Scene) -> tuple[dict[str, str], dict[Value, str]]:
-    """Fill colours by |grad| on a log scale (from this graph's smallest gradient to its largest),
-    and flags for troubled nodes: a gradient that is not finite, exploding (> 1e3), vanishing
-    (< 1e-6), or a dead activation (its derivative is 0 for every example: a ReLU whose inputs
-    are all negative). A collapsed neuron or layer is judged by its outputs, and flagged by any
-    of its nodes; else coloured by its largest output gradient. Call it after backward()."""
-    outputs = {n for nodes in scene.outputs.values() for n in nodes}
-    shown = [n for n in scene.order if n not in scene.group or n in outputs]
-    sizes = {n: float(np.mean(np.abs(n.grad))) for n in shown}
-    flags: dict[Value, str] = {}
-    for node in shown:
-        if not math.isfinite(sizes[node]):
-            flags[node] = "not finite"
-        elif sizes[node] > 1e3:
-            flags[node] = "exploding"
-        elif sizes[node] < 1e-6:
-            flags[node] = "vanishing"
+def grad_flags(scene: Scene, signed: bool = False) -> tuple[dict[str, str], dict[Value, str]]:
+    """Fill colours for the drawn boxes, and flags for troubled ones. Call it after backward().
+
+    A box's gradient is its node's |grad| (on a batch, the mean of |grad|); a collapsed box is
+    judged by the gradient it shows: a neuron's or a loss's out.grad, a layer's parameters'
+    mean |grad|.
+    Colours go on a log scale from the picture's smallest nonzero gradient to its largest: pale
+    to blue. With signed, the colour is grad's sign, blue for positive and orange for negative,
+    deeper the larger |grad| on the same kind of scale, white for 0; on a batch it is the mean
+    grad's, the number the box shows (a layer: the mean over its outputs). Flags: a gradient that is
+    not finite, exploding (> 1e3), vanishing (< 1e-6), or a dead activation (its derivative is
+    0 for every example: a ReLU whose inputs are all negative; also inside a box). A box shows
+    one flag (in that order of precedence), filled with its colour unless signed. Nothing made
+    inside a loss is flagged vanishing or dead: its guards (a log term multiplied by 0, a
+    hinge's max(0, ·)) stop gradients by design."""
+    sizes, means = _box_grads(scene)
+    found: dict[str, tuple[Value, str]] = {}  # box -> (node carrying the flag, flag)
+    for box, (node, size) in sizes.items():
+        if not math.isfinite(size):
+            found[box] = (node, "not finite")
     for node in scene.order:  # a dead activation, also inside a box (behind dropout, say)
-        if _dead(node):
-            flags[node] = f"dead {node.op}"
-    scale = [math.log10(s) for s in sizes.values() if 0 < s < math.inf]
-    low, high = (min(scale), max(scale)) if scale else (0.0, 1.0)
-    box_flags: dict[str, str] = {}
-    for node, flag in flags.items():
-        box_flags.setdefault(scene.box(node), flag)
-    fills: dict[str, str] = {}
-    for box in dict.fromkeys(scene.box(n) for n in shown):
-        members = [n for n in shown if scene.box(n) == box]
-        if box in box_flags:  # "dead relu", "dead sigmoid": the colour of "dead"
-            fills[box] = FLAG_COLOURS.get(box_flags[box], FLAG_COLOURS["dead"])
+        box = scene.box(node)
+        if box not in found and not _in_loss(node) and _dead(node):
+            found[box] = (node, f"dead {node.op}")
+    for box, (node, size) in sizes.items():
+        if box in found:
             continue
-        size = max(
-            sizes[n] for n in members
-        )  # the graph's smallest gradient pale, its largest blue
-        place = (math.log10(size) - low) / (high - low) if size > 0 and high > low else 1.0
-        fills[box] = _mix("#ffffff", "#4a90c9", 0.1 + 0.9 * place)
-    return fills, flags
+        if size > 1e3:
+            found[box] = (node, "exploding")
+        elif size < 1e-6 and not _in_loss(node):
+            found[box] = (node, "vanishing")
+    shades = means if signed else {box: size for box, (_, size) in sizes.items()}
+    scale = _log_scale(shades.values())
+    fills: dict[str, str] = {}
+    for box, shade in shades.items():
+        flag = found[box][1] if box in found else None
+        if flag is not None and (not signed or flag == "not finite"):
+            fills[box] = FLAG_COLOURS.get(flag, FLAG_COLOURS["dead"])  # "dead relu": "dead"
+        else:
+            hue = SIGN_COLOURS[shade < 0] if signed else GRAD_COLOUR
+            fills[box] = _mix(PLAIN, hue, _depth(abs(shade), scale))
+    return fills, {node: flag for node, flag in found.values()}
 
 
 def digraph(source: str) -> graphviz.Digraph:
@@ -422,3 +432,117 @@ def _printable(text: str) -> str:
 def _mix(a: str, b: str, t: float) -> str:
     rgb = [round(int(a[i : i + 2], 16) * (1 - t) + int(b[i : i + 2], 16) * t) for i in (1, 3, 5)]
     return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+# --- the legend of color="grad" and color="sign" -------------------------------------------
+
+FLAG_MEANINGS = {
+    "not finite": "not finite (inf or nan)",
+    "exploding": "exploding: |grad| > 1e3",
+    "vanishing": "vanishing: |grad| < 1e-6",
+    "dead": "dead activation: derivative 0",
+}
+
+
+def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) -> str:
+    """DOT lines that put a legend under the graph (the graph's label, so the layout of the
+    boxes does not change): the colour scale with its numbers (the picture's smallest and
+    largest nonzero |grad|, and two between them, on the log scale grad_flags uses), and the
+    flags that occur in this picture, each with its meaning (in its colour unless signed)."""
+    sizes, means = _box_grads(scene)
+    shades = means if signed else {box: size for box, (_, size) in sizes.items()}
+    scale = _log_scale(shades.values())
+    rows: list[tuple[str, list[str]]] = []
+    if scale is not None:
+        low, high = scale
+        steps = 3 if high > low else 0
+        shown = [10 ** (low + (high - low) * i / steps) for i in range(steps)] + [10**high]
+        hues = (("grad &gt; 0", SIGN_COLOURS[0]), ("grad &lt; 0", SIGN_COLOURS[1]))
+        for title, hue in hues if signed else (("|grad|", GRAD_COLOUR),):
+            cells = [
+                f'<td border="1" bgcolor="{_mix(PLAIN, hue, _depth(size, scale))}">'
+                f"{_html(number(size))}</td>"
+                for size in shown
+            ]
+            rows.append((title, cells))
+    if signed and any(shade == 0 for shade in shades.values()):
+        rows.append(("grad = 0", [f'<td border="1" bgcolor="{PLAIN}">0</td>']))
+    kinds = dict.fromkeys("dead" if flag.startswith("dead") else flag for flag in flags.values())
+    width = max((len(cells) for _, cells in rows), default=1)
+    for i, kind in enumerate(kind for kind in FLAG_MEANINGS if kind in kinds):
+        colour = PLAIN if signed and kind != "not finite" else FLAG_COLOURS[kind]
+        text = f"⚠ {_html(FLAG_MEANINGS[kind])}"
+        cell = f'<td border="1" bgcolor="{colour}" colspan="{width}" align="left">{text}</td>'
+        rows.append(("flags" if i == 0 else "", [cell]))
+    if not rows:
+        return ""
+    batch = _batched(scene)
+    if signed:
+        what = "the mean grad over the batch" if batch else "grad"
+        title = f"colour: the sign of {what}, deeper the larger its size (log scale)"
+    else:
+        title = f"colour: {'mean |grad| over the batch' if batch else '|grad|'}, log scale"
+    lines = [f'<tr><td border="0" align="left" colspan="{width + 1}">{_html(title)}</td></tr>']
+    for heading, cells in rows:
+        filler = '<td border="0"></td>' * (width - len(cells)) if "colspan" not in cells[0] else ""
+        lines.append(f'<tr><td border="0" align="left">{heading}</td>{"".join(cells)}{filler}</tr>')
+    table = "".join(lines)
+    table = f'<table border="0" cellborder="0" cellspacing="2" cellpadding="3">{table}</table>'
+    return f"  label=<{table}>;\n  labelloc=b;\n  labeljust=l;\n  fontsize=10;"
+
+
+def _box_grads(scene: Scene) -> tuple[dict[str, tuple[Value, float]], dict[str, float]]:
+    """For every drawn box that shows a gradient: (the node that stands for it, its mean
+    |grad|), and its mean grad (for the sign). A group stands for the gradients it shows: its
+    output's (a neuron, a loss: out.grad), else its parameters' (a layer: "|grad| mean"), else
+    its outputs'; several nodes by the mean of their sizes (and of their mean grads)."""
+    sizes: dict[str, tuple[Value, float]] = {}
+    means: dict[str, float] = {}
+    with np.errstate(all="ignore"):
+        for node in scene.order:
+            if node not in scene.group:
+                box = scene.ids[node]
+                sizes[box], means[box] = (node, _size(node.grad)), float(np.mean(node.grad))
+        for group, outputs in scene.outputs.items():
+            shown = outputs if len(outputs) == 1 else scene.parameters(group) or outputs
+            if shown:
+                box = scene.group_ids[group]
+                sizes[box] = (shown[0], float(np.mean([_size(n.grad) for n in shown])))
+                means[box] = float(np.mean([np.mean(n.grad) for n in shown]))
+    return sizes, means
+
+
+def _size(grad: Any) -> float:
+    return float(np.mean(np.abs(grad)))
+
+
+def _log_scale(shades: Iterable[float]) -> tuple[float, float] | None:
+    """log10 of the smallest and the largest |gradient| that is finite and not 0, if any."""
+    logs = [math.log10(abs(shade)) for shade in shades if 0 < abs(shade) < math.inf]
+    return (min(logs), max(logs)) if logs else None
+
+
+def _depth(size: float, scale: tuple[float, float] | None) -> float:
+    """How much colour a gradient of this size gets: 0.1 (the smallest) to 1 (the largest)."""
+    if scale is None or size <= 0:
+        return 0.0
+    low, high = scale
+    place = (math.log10(size) - low) / (high - low) if high > low else 1.0
+    return 0.1 + 0.9 * min(max(place, 0.0), 1.0)
+
+
+def _in_loss(node: Value) -> bool:
+    """Whether node was made inside a loss (a scope of kind "loss")."""
+    scope = node.scope
+    while scope is not None and scope.kind != LOSS:
+        scope = scope.parent
+    return scope is not None
+
+
+def _batched(scene: Scene) -> bool:
+    return any(isinstance(node.grad, np.ndarray) and node.grad.size > 1 for node in scene.order)
+
+
+def _html(text: str) -> str:
+    """Escape text for a Graphviz HTML-like label."""
+    return html.escape(_printable(text), quote=True)
