@@ -19,7 +19,7 @@ from microgradx import Value, losses, nn, ops, viz
 from microgradx.engine import backpropagate
 from microgradx.recording import LAYER, NEURON
 from microgradx.viz.player import frames, player_html
-from microgradx.viz.scene import Scene
+from microgradx.viz.scene import Scene, number
 from microgradx.viz.steps import rule_in_numbers, walk
 
 widths = st.lists(st.integers(1, 4), min_size=1, max_size=3)
@@ -112,9 +112,14 @@ def test_a_loss_is_one_box_and_one_step_unless_expanded() -> None:
     expanded = viz.to_dot(loss, expand_loss=True)
     assert "-mean(t·ln p" not in expanded and "1.000e-12" in expanded  # its nodes, one by one
     steps = viz.backprop_steps(loss)
-    assert steps[1].caption.startswith("binary_cross_entropy (-mean(")
+    head, through, inside = steps[1].caption.splitlines()
+    assert head.startswith("binary_cross_entropy = -mean(t·ln p + (1 - t)·ln(1 - p)) = ")
+    (prediction,) = {e.parent for e in steps[1].contributions if e.parent.scope is not loss.scope}
+    loss.backward()  # what the prediction receives through the box: ∂loss/∂p
+    assert through.endswith(f"= {number(prediction.grad)} × 1.000 = {number(prediction.grad)}")
+    assert inside == "  (through 15 edges inside it: expand_loss=True shows each)"
     assert len(viz.backprop_steps(loss, expand_loss=True)) > len(steps) + 5
-    loss.backward()  # the guard's exactly-zero branch is inside the box: no "vanishing" flag
+    # the guard's exactly-zero branch is inside the box: no "vanishing" flag
     assert "vanishing" not in viz.to_dot(loss, color="grad")
     with pytest.raises(TypeError, match="expand_loss must be True or False"):
         viz.to_dot(loss, expand_loss="yes")  # type: ignore[arg-type]

@@ -195,8 +195,11 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
     if run[0].kind == "forward":
         computed = [s.caption for s in run if s.node.op is not None]
         out = f"; out = {number(outputs[0].data)}" if len(outputs) == 1 else ""
-        return "\n".join([f"{head} computes{out}", *_first(computed)])
-    own = "its constants" if group.kind == LOSS else "its parameters"  # inputs made inside
+        body = "\n".join(_own_names(scene, group, line) for line in _first(computed))
+        return f"{head} computes{out}\n{body}"
+    if group.kind == LOSS:
+        return _loss_caption(scene, group, run)
+    own = "its parameters"  # the inputs made inside a neuron or a layer
     kinds: dict[str, list[str]] = {"inside it": [], own: [], "its inputs": []}
     for step in run:
         for line, edge in zip(step.caption.split("\n"), step.contributions):
@@ -208,7 +211,47 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
     for kind, found in kinds.items():
         if found:
             lines += [f"{kind}:", *_first(found)]
+    return "\n".join([lines[0], *(_own_names(scene, group, line) for line in lines[1:])])
+
+
+def _loss_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
+    """A loss crossed in one step: its value, then what each of its inputs receives, ∂loss/∂p
+    through all the nodes inside it (expand_loss=True shows them one by one)."""
+    (out,) = scene.outputs[group]  # (a loss has one output: its value)
+    upstream = run[0].upstream
+    received: dict[Value, Any] = {}
+    for step in run:
+        for edge in step.contributions:
+            if scene.group.get(edge.parent) is not group:
+                received[edge.parent] = received.get(edge.parent, 0.0) + edge.contribution
+    formula = f" = {group.detail}" if group.detail else ""
+    lines = [f"{group.name}{formula} = {number(out.data)}: out.grad = {number(upstream)}"]
+    for parent, total in received.items():
+        p, through = scene.names[parent], ""
+        if isinstance(upstream, float) and upstream != 0.0:
+            through = f" = {number(total / upstream)} × {number(upstream)}"
+        lines.append(f"  {p}.grad += ∂{group.name}/∂{p} × out.grad{through} = {number(total)}")
+    inside = sum(len(step.contributions) for step in run) - len(received)
+    lines.append(f"  (through {inside} edges inside it: expand_loss=True shows each)")
     return "\n".join(lines)
+
+
+def _own_names(scene: Scene, group: Scope, text: str) -> str:
+    """A neuron's names in its own terms: its output "out", its weighted sum "z", its
+    parameters w1, w2, b (without the neuron's name in front)."""
+    if group.kind != NEURON:
+        return text
+    members = scene.members[group]
+    short = {scene.names[n]: scene.names[n].removeprefix(f"{group.name}.") for n in members}
+    sums = [n for n in members if n.op is not None and n.op.short == "z"]
+    if len(sums) == 1:
+        short[scene.names[sums[0]]] = "z"
+    if len(scene.outputs[group]) == 1:
+        short[scene.names[scene.outputs[group][0]]] = "out"
+    for name in sorted(short, key=len, reverse=True):  # layers.0.neurons.1.w1 before its head
+        if short[name] != name:
+            text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
+    return text
 
 
 def _first(lines: list[str]) -> list[str]:
