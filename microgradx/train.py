@@ -2,7 +2,12 @@
 
 `fit` trains on the full batch by default, on mini-batches when given a `batch_size` (1 is
 stochastic gradient descent), records loss and accuracy per epoch, and can stop early when
-the validation loss stops improving, keeping the best weights it saw.
+the validation loss stops improving, keeping the best weights it saw. Callbacks watch (and
+may stop) training: at its start and end, at the start and end of every epoch, and after every
+optimizer step (see `Callback` and `TrainingState`).
+
+`search` compares the three ways of looking for good weights that the classic lessons compare:
+random search, random local search and gradient descent, on the same budget of loss evaluations.
 
 Accuracy is measured only for classification: when the loss declares that task (every
 built-in loss but `mse` does; see `losses.for_task`), or when `fit` is given
@@ -11,9 +16,11 @@ built-in loss but `mse` does; see `losses.for_task`), or when `fit` is given
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,18 +37,26 @@ from microgradx.optim import Optimizer, Schedule
 from microgradx.recording import no_grad
 
 __all__ = [
+    "HOOKS",
+    "STRATEGIES",
+    "Callback",
     "Diverged",
     "History",
     "Loss",
+    "TrainingState",
     "accuracy",
     "decision_threshold",
     "evaluate",
     "evaluating",
     "fit",
     "predict",
+    "search",
 ]
 
 Loss = Callable[[Any, Any], Value]
+Hook = Callable[["TrainingState"], object]
+HOOKS = ("on_train_start", "on_epoch_start", "on_step_end", "on_epoch_end", "on_train_end")
+STRATEGIES = ("random", "local", "gradient")
 
 
 class Diverged(FloatingPointError):
@@ -50,9 +65,10 @@ class Diverged(FloatingPointError):
 
 @dataclass
 class History:
-    """What happened during training, one entry per epoch. accuracy and val_accuracy are None
-    unless the task is classification: a classification loss (losses.task_of tells), or
-    fit(..., task="classification") for a loss of your own that declares no task."""
+    """What happened during training, one entry per epoch (and `step_loss`, one per optimizer
+    step). accuracy and val_accuracy are None unless the task is classification: a
+    classification loss (losses.task_of tells), or fit(..., task="classification") for a loss of
+    your own that declares no task."""
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
@@ -61,34 +77,112 @@ class History:
     # 1-based: the epoch with the lowest validation loss (training loss without validation
     # data); with early stopping, the model keeps the weights it had after that epoch.
     best_epoch: int | None = None
-    stopped_early: bool = False
+    stopped_early: bool = False  # early stopping ended training
+    # the loss of every optimizer step, in order: its batch's mean loss, before the step
+    step_loss: list[float] = field(default_factory=list)
+    # True when fit put back the weights of best_epoch at the end (early stopping was on)
+    restored_best: bool = False
+    # what ended training before its last epoch: "early stopping", or the callback that set
+    # state.stop (its class's name, or a function's name); None when every epoch ran
+    stopped_by: str | None = None
 
     @property
     def epochs(self) -> int:
         return len(self.loss)
 
+    @property
+    def steps(self) -> int:
+        """How many optimizer steps were taken."""
+        return len(self.step_loss)
+
     def last(self) -> dict[str, float]:
         """The latest epoch's numbers, by name (for progress bars and logs)."""
+        return self.at(self.epochs) if self.loss else {}
+
+    def at(self, epoch: int) -> dict[str, float]:
+        """Epoch `epoch`'s numbers (1-based), by name; accuracy only where it was measured."""
         found: dict[str, list[Any]] = {
             "loss": self.loss,
             "accuracy": self.accuracy,
             "val_loss": self.val_loss,
             "val_accuracy": self.val_accuracy,
         }
-        return {name: v[-1] for name, v in found.items() if v and v[-1] is not None}
+        return {
+            name: v[epoch - 1]
+            for name, v in found.items()
+            if len(v) >= epoch > 0 and v[epoch - 1] is not None
+        }
 
     def __repr__(self) -> str:
         if not self.loss:
             return "History(no epochs)"
+        if self.restored_best and self.best_epoch not in (None, self.epochs):
+            return self._restored_repr()
         text = f"History({self.epochs} epochs: loss {self.loss[0]:.4f} → {self.loss[-1]:.4f}"
         if self.accuracy[-1] is not None:
             text += f", accuracy {self.accuracy[-1]:.1%}"
         if self.val_accuracy and self.val_accuracy[-1] is not None:
             text += f", val_accuracy {self.val_accuracy[-1]:.1%}"
-        return (
-            text
-            + f", best epoch {self.best_epoch}{', stopped early' if self.stopped_early else ''})"
+        return text + f", best epoch {self.best_epoch}{self._stop()})"
+
+    def _restored_repr(self) -> str:
+        """The numbers of the epoch whose weights the model holds, not of the last one."""
+        best = self.at(self.best_epoch or 0)
+        text = (
+            f"History({self.epochs} epochs, best epoch {self.best_epoch} of {self.epochs} "
+            f"(restored): loss {self.loss[0]:.4f} → {best['loss']:.4f}"
         )
+        for name in ("accuracy", "val_loss", "val_accuracy"):
+            if name in best:
+                text += f", {name} {best[name]:{'.1%' if 'accuracy' in name else '.4f'}}"
+        return text + f"{self._stop()})"
+
+    def _stop(self) -> str:
+        if self.stopped_early:
+            return ", stopped early"
+        if self.stopped_by is not None:
+            return f", stopped by {self.stopped_by} after step {self.steps}"
+        return ""
+
+
+@dataclass
+class TrainingState:
+    """What a callback sees. fit updates it in place as training goes; a callback may read
+    anything and set `stop`."""
+
+    model: Module
+    optimizer: Optimizer
+    history: History
+    epochs: int  # the number of epochs asked for
+    epoch: int = 0  # the current epoch, 1-based (0 before the first)
+    step: int = 0  # optimizer steps taken so far, over all epochs (0 before the first)
+    batch_loss: float | None = None  # the latest step's loss (history.step_loss[-1])
+    # set it to True to end training: after this step (in on_step_end: the epoch ends there and
+    # is recorded over the examples it saw), after this epoch (on_epoch_end), before this epoch
+    # (on_epoch_start: it is not run) or before the first (on_train_start)
+    stop: bool = False
+
+
+class Callback:
+    """Watches training: override any of these methods; fit calls each with the TrainingState.
+    Subclassing is optional (an object with any of these methods will do), and a plain
+    function of one argument, passed as a callback, runs as on_epoch_end."""
+
+    def on_train_start(self, state: TrainingState) -> None:
+        """Once, before the first epoch."""
+
+    def on_epoch_start(self, state: TrainingState) -> None:
+        """At the start of every epoch (state.epoch is the new one)."""
+
+    def on_step_end(self, state: TrainingState) -> None:
+        """After every optimizer step (state.step, state.batch_loss are the step's)."""
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        """After every epoch, once the History holds its numbers."""
+
+    def on_train_end(self, state: TrainingState) -> None:
+        """Once at the end, however training ended (even by an error, so that a callback can
+        close what it opened); after early stopping has put back the best weights."""
 
 
 def fit(
@@ -105,6 +199,7 @@ def fit(
     seed: int | None = None,
     schedule: Schedule | None = None,
     task: Task | None = None,
+    callbacks: Sequence[Any] | None = None,
 ) -> History:
     """Train `model` on (X, y) and return its History; the model is left in eval mode.
 
@@ -115,6 +210,10 @@ def fit(
     task: "classification" (accuracy is recorded; labels must be whole numbers: 0/1, -1/+1
     or 0..k-1), "regression" (no accuracy), or None for the task the loss declares. A loss of
     your own declares none, so it gets no accuracy unless you pass task="classification".
+    callbacks: a list of `Callback`s (objects with any of its methods) or functions of the
+    TrainingState (run after every epoch); they are called in order, after the progress bar.
+    The optimizer must hold some of the model's parameters (it may leave some out: a frozen
+    part), else fit refuses it before training, as it refuses a callback it could not call.
     """
     task = _task(loss, task)
     X, y = _examples(model, X, y, "X, y", task)
@@ -129,63 +228,132 @@ def fit(
     ]:
         if count is not None:
             checks.whole_number(name, count)
+    parameters = _trained_parameters(model, optimizer)
+    checked = _checked_callbacks(callbacks)  # before the progress bar opens
+    report = _Progress(epochs, progress)
+    call = _Callbacks([("progress", {hook: getattr(report, hook) for hook in HOOKS}), *checked])
     rng = np.random.default_rng(seed)
-    parameters = model.parameters()
     history, best_loss, best = History(), math.inf, [p.data for p in parameters]
-    report, epoch = _Progress(epochs, progress), 0
+    state = TrainingState(model, optimizer, history, epochs)
     try:
-        for epoch in range(1, epochs + 1):
+        call("on_train_start", state)
+        epoch = 0
+        while epoch < epochs and not (state.stop or history.stopped_early):
+            epoch = state.epoch = epoch + 1
+            call("on_epoch_start", state)
+            if state.stop:
+                break
             model.train()
-            total_loss, correct = 0.0, 0.0
+            total_loss, correct, seen = 0.0, 0.0, 0
             for X_batch, y_batch in batches(
                 X, y, batch_size or len(X), batch_size is not None, rng
             ):
-                optimizer.zero_grad()
-                with np.errstate(
-                    over="ignore", invalid="ignore"
-                ):  # a diverging loss is caught below
-                    output = model(X_batch)
-                    value = _checked(loss(output, y_batch), epoch, optimizer)
-                value.backward()
-                optimizer.step()
-                total_loss += value.item() * len(X_batch)
+                with _diverging(epoch, optimizer):
+                    optimizer.zero_grad()
+                    with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
+                        output = model(X_batch)
+                        value = _checked(loss(output, y_batch), epoch, optimizer)
+                    value.backward()
+                    optimizer.step()
+                state.step, state.batch_loss = state.step + 1, value.item()
+                history.step_loss.append(state.batch_loss)
+                total_loss += state.batch_loss * len(X_batch)
+                seen += len(X_batch)
                 if task == "classification":
                     correct += np.sum(_classes(output, model) == _class_labels(y_batch, "y"))
+                call("on_step_end", state)
+                if state.stop:
+                    break
             if schedule is not None:
                 schedule.step()
-            history.loss.append(total_loss / len(X))
-            history.accuracy.append(float(correct) / len(X) if task == "classification" else None)
-            if validation is not None:
-                val_loss, val_accuracy = evaluate(model, *validation, loss, task)
-                history.val_loss.append(val_loss)
-                history.val_accuracy.append(val_accuracy)
-            if validation is not None:
-                watched = history.val_loss[-1]
-            elif early_stopping:  # the weights as they are now (the loss was measured on the way)
-                watched = evaluate(model, X, y, loss, task)[0]
-            else:
-                watched = history.loss[-1]
+            history.loss.append(total_loss / seen)
+            history.accuracy.append(float(correct) / seen if task == "classification" else None)
+            with _diverging(epoch, optimizer):
+                if validation is not None:
+                    val_loss, val_accuracy = evaluate(model, *validation, loss, task)
+                    history.val_loss.append(val_loss)
+                    history.val_accuracy.append(val_accuracy)
+                    watched = val_loss
+                elif early_stopping:  # the weights as they are now (measured on the way)
+                    watched = evaluate(model, X, y, loss, task)[0]
+                else:
+                    watched = history.loss[-1]
             if watched < best_loss:
                 best_loss, history.best_epoch = watched, epoch
                 best = [p.data for p in parameters]  # the best weights so far
-            report.update(epoch, history)
             if early_stopping and epoch - (history.best_epoch or 0) >= early_stopping:
-                history.stopped_early = True
-                break
-    except Diverged:
-        raise
-    except ArithmeticError as error:  # an overflow or an infinite derivative deep in the graph
-        raise Diverged(
-            f"at epoch {epoch}: {error}. If training diverged, try a smaller learning rate "
-            f"(now {optimizer.lr:g})"
-        ) from error
+                state.stop = history.stopped_early = True
+                history.stopped_by = "early stopping"
+            call("on_epoch_end", state)
+        if early_stopping:
+            for parameter, data in zip(parameters, best):
+                parameter.data = data
+            history.restored_best = True
     finally:
-        report.close(history)
         model.eval()
-    if early_stopping:
-        for parameter, data in zip(parameters, best):
-            parameter.data = data
+        call("on_train_end", state)
     return history
+
+
+def search(
+    model: Module,
+    X: Any,
+    y: Any,
+    loss: Loss,
+    strategy: str = "gradient",
+    evaluations: int = 100,
+    seed: int | None = None,
+    scale: float = 1.0,
+    step_size: float = 0.1,
+    lr: float = 0.1,
+) -> list[float]:
+    """Look for the weights with the lowest loss on (X, y), using `evaluations` evaluations of
+    the loss on the whole batch; return the best loss so far after each evaluation (a
+    non-increasing curve), and leave the model at the best weights found.
+
+    strategy: "random" (random search: fresh weights ~ N(0, scale²) every time, keep the best),
+    "local" (random local search: the best weights so far plus a random step ~ N(0,
+    step_size²), kept if the loss is lower), or "gradient" (gradient descent, w ← w - lr·∂loss/∂w,
+    one evaluation per step). "local" and "gradient" start from the model's weights; the first
+    evaluation scores them. The loss is measured in eval mode; `seed` makes it repeatable.
+    To compare the three on one start, keep `model.state_dict()` and load it before each.
+    """
+    checks.choice("strategy", strategy, STRATEGIES)
+    checks.whole_number("evaluations", evaluations)
+    for name, number in (("scale", scale), ("step_size", step_size), ("lr", lr)):
+        checks.non_negative(name, number)
+    X, y = _examples(model, X, y, "X, y", None)
+    parameters = model.parameters()
+    if not parameters:
+        raise ValueError(f"{model!r} has no parameters to search over")
+    rng = np.random.default_rng(seed)
+    start = np.array([p.data for p in parameters], dtype=float)
+    best_weights, best_loss, curve = start, math.inf, []
+    weights = start if strategy != "random" else rng.normal(0.0, scale, len(parameters))
+    try:
+        with evaluating(model):
+            for evaluation in range(1, evaluations + 1):
+                for parameter, number in zip(parameters, weights.tolist()):
+                    parameter.data = number
+                if strategy == "gradient":
+                    found, gradient = _loss_and_gradient(
+                        model, X, y, loss, parameters, evaluation, lr
+                    )
+                else:
+                    found = _loss_or_inf(model, X, y, loss)
+                if found < best_loss:
+                    best_loss, best_weights = found, weights
+                curve.append(best_loss)
+                if strategy == "random":
+                    weights = rng.normal(0.0, scale, len(parameters))
+                elif strategy == "local":
+                    weights = best_weights + rng.normal(0.0, step_size, len(parameters))
+                else:
+                    weights = weights - lr * gradient
+    finally:  # the best weights found, even when gradient descent diverged
+        for parameter, number in zip(parameters, best_weights.tolist()):
+            parameter.data = number
+    return curve
 
 
 def predict(model: Module, X: Any) -> NDArray[np.int64]:
@@ -236,6 +404,161 @@ def evaluating(model: Module) -> Iterator[Module]:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _trained_parameters(model: Module, optimizer: Optimizer) -> list[Value]:
+    """The model's parameters, once the optimizer is known to hold some of them (compared by
+    identity: an optimizer made for an earlier model trains nothing of this one)."""
+    parameters = model.parameters()
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be one of microgradx.optim's (optim.SGD(model.parameters(), lr=0.1),"
+            f" ...), got {type(optimizer).__name__}"
+        )
+    ours = {id(p) for p in parameters}
+    held = sum(id(p) in ours for p in optimizer.params)
+    if held == 0:
+        kind = type(optimizer).__name__
+        raise ValueError(
+            f"the optimizer holds 0 of this model's {len(parameters)} parameters: it was made "
+            f"for another model (an earlier one, perhaps from another notebook cell), so fit "
+            f"would train nothing; make it with optim.{kind}(model.parameters(), ...)"
+        )
+    return parameters
+
+
+def _checked_callbacks(callbacks: Any) -> list[tuple[str, dict[str, Hook]]]:
+    """Each callback's name and the hooks it has, or an error saying what is wrong with one."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list, got {type(callbacks).__name__}: "
+            "write callbacks=[my_callback] for one"
+        )
+    return [_hooks_of(callback, i) for i, callback in enumerate(callbacks)]
+
+
+def _hooks_of(callback: Any, i: int) -> tuple[str, dict[str, Hook]]:
+    """The hooks fit will call on one callback (a function is one on_epoch_end), all checked."""
+    name = getattr(callback, "__name__", type(callback).__name__)
+    where = f"callbacks[{i}] ({name})"
+    if isinstance(callback, type):
+        raise TypeError(f"{where} is a class; pass an instance of it: {name}()")
+    for attribute in dir(type(callback)):
+        near = attribute.startswith("on_") and difflib.get_close_matches(attribute, HOOKS, 1, 0.8)
+        if near and attribute not in HOOKS:
+            raise TypeError(
+                f"{where} has a method {attribute}, which fit never calls: did you mean {near[0]}?"
+            )
+    hooks = {hook: getattr(callback, hook) for hook in HOOKS if hasattr(callback, hook)}
+    function = not hooks and callable(callback)
+    if function:
+        hooks = {"on_epoch_end": callback}  # a plain function: after every epoch
+    elif not hooks:
+        raise TypeError(
+            f"{where}: {_clipped(callback)} is not a callback: give an object with any of the "
+            f"methods {', '.join(HOOKS)} (subclass train.Callback and override those you need), "
+            "or a function of one argument, the TrainingState, to run after every epoch"
+        )
+    for hook, method in hooks.items():
+        if not callable(method):
+            raise TypeError(f"{where}: its {hook} is {_clipped(method)}, not a method")
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # a built-in that does not say: trust it
+            continue
+        try:
+            signature.bind(None)
+        except TypeError:
+            signature = _unannotated(signature)
+            wrong = (
+                f"is a function, which fit runs after every epoch with one argument, the "
+                f"TrainingState, but it takes {signature}: write def {name}(state): ..."
+                if function
+                else f"has {hook}{signature}, which does not take the one argument fit passes, "
+                f"the TrainingState: write def {hook}(self, state): ..."
+            )
+            raise TypeError(f"{where} {wrong}") from None
+    return name, hooks
+
+
+class _Callbacks:
+    """Calls one hook of every callback, in order, and notes which one asked to stop."""
+
+    def __init__(self, callbacks: list[tuple[str, dict[str, Hook]]]) -> None:
+        self.callbacks = callbacks
+
+    def __call__(self, hook: str, state: TrainingState) -> None:
+        for name, hooks in self.callbacks:
+            method = hooks.get(hook)
+            if method is None:
+                continue
+            stopped = state.stop
+            method(state)
+            if state.stop and not stopped and state.history.stopped_by is None:
+                state.history.stopped_by = name
+
+
+@contextmanager
+def _diverging(epoch: int, optimizer: Optimizer) -> Iterator[None]:
+    """An overflow or an infinite derivative deep in the graph, reported as divergence."""
+    try:
+        yield
+    except Diverged:
+        raise
+    except ArithmeticError as error:
+        raise Diverged(
+            f"at epoch {epoch}: {error}. If training diverged, try a smaller learning rate "
+            f"(now {optimizer.lr:g})"
+        ) from error
+
+
+def _loss_or_inf(model: Module, X: Any, y: Any, loss: Loss) -> float:
+    """The loss on the whole batch without a graph; an overflow counts as an infinite loss."""
+    try:
+        with no_grad(), np.errstate(all="ignore"):
+            found = loss(model(X), y).item()
+    except ArithmeticError:
+        return math.inf
+    return found if math.isfinite(found) else math.inf
+
+
+def _loss_and_gradient(
+    model: Module, X: Any, y: Any, loss: Loss, parameters: list[Value], evaluation: int, lr: float
+) -> tuple[float, NDArray[np.float64]]:
+    """The loss and its gradient for every parameter, or Diverged naming the evaluation."""
+    try:
+        for parameter in parameters:
+            parameter.grad = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = loss(model(X), y)
+        if math.isfinite(value.item()):
+            value.backward()
+            gradient = np.array([p.grad for p in parameters], dtype=float)
+            if np.all(np.isfinite(gradient)):
+                return value.item(), gradient
+    except ArithmeticError:
+        pass
+    raise Diverged(
+        f"gradient descent diverged at loss evaluation {evaluation}: the loss or its gradient "
+        f"is not a finite number; try a smaller learning rate (now lr={lr:g}); the model keeps "
+        "the best weights found before it"
+    )
+
+
+def _unannotated(signature: inspect.Signature) -> inspect.Signature:
+    """A signature as a learner wrote it, without type hints: (state, more)."""
+    empty = inspect.Parameter.empty
+    return signature.replace(
+        parameters=[p.replace(annotation=empty) for p in signature.parameters.values()],
+        return_annotation=empty,
+    )
+
+
+def _clipped(x: Any, limit: int = 60) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
@@ -307,7 +630,7 @@ def _examples(
     return X, y
 
 
-class _Progress:
+class _Progress(Callback):
     """A tqdm progress bar in a terminal or a notebook; otherwise a plain line now and then."""
 
     def __init__(self, epochs: int, enabled: bool) -> None:
@@ -321,15 +644,16 @@ class _Progress:
         else:
             self.every = max(1, epochs // 10)
 
-    def update(self, epoch: int, history: History) -> None:
-        numbers = history.last()
+    def on_epoch_end(self, state: TrainingState) -> None:
+        epoch, numbers = state.epoch, state.history.last()
         if self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in numbers.items()}, refresh=False)
             self.bar.update(1)
         elif self.every and (epoch % self.every == 0 or epoch in (1, self.epochs)):
             self._line(epoch, numbers)
 
-    def close(self, history: History) -> None:
+    def on_train_end(self, state: TrainingState) -> None:
+        history = state.history
         if self.bar is not None:
             self.bar.close()
         elif self.every and history.epochs and self.printed != history.epochs:

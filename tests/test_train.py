@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from typing import Any
@@ -498,3 +499,104 @@ def test_evaluating_is_eval_mode_for_a_block_even_when_it_fails() -> None:
             assert inside is model and not model.training
             raise RuntimeError
         assert model.training is was_training
+
+
+# --- search strategies: random, random local, gradient descent on one budget ----------------
+
+
+def line(seed: int = 0, n: int = 30) -> tuple[Any, Any]:
+    """Two-parameter linear regression: y = 3x + 0.5 plus a little noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 1))
+    return X, 3 * X[:, 0] + 0.5 + rng.normal(0, 0.1, n)
+
+
+class Counting:
+    """A loss that counts how often it is evaluated (the budget the strategies share)."""
+
+    def __init__(self, loss: Any) -> None:
+        self.loss, self.calls = loss, 0
+
+    def __call__(self, prediction: Any, target: Any) -> Value:
+        self.calls += 1
+        return self.loss(prediction, target)  # type: ignore[no-any-return]
+
+
+@given(
+    strategy=st.sampled_from(train.STRATEGIES),
+    evaluations=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_strategy_spends_exactly_its_budget_and_keeps_its_best(
+    strategy: str, evaluations: int, seed: int
+) -> None:
+    X, y = line()
+    model = nn.MLP(1, [3, 1], activation="tanh", seed=0)
+    counting = Counting(losses.mse)
+    curve = train.search(
+        model, X, y, counting, strategy, evaluations=evaluations, seed=seed, lr=0.05
+    )
+    assert counting.calls == len(curve) == evaluations
+    assert all(later <= earlier for earlier, later in itertools.pairwise(curve))  # best so far
+    # the model is left at the best weights found: their loss is the curve's last point
+    assert train.evaluate(model, X, y, losses.mse)[0] == pytest.approx(curve[-1], rel=1e-12)
+
+
+@given(strategy=st.sampled_from(train.STRATEGIES), seed=st.integers(0, 2**32 - 1))
+def test_a_search_is_the_same_for_the_same_seed(strategy: str, seed: int) -> None:
+    X, y = line()
+    runs = []
+    for _ in range(2):
+        model = nn.Neuron(1, activation="linear", seed=0)
+        curve = train.search(model, X, y, losses.mse, strategy, evaluations=15, seed=seed)
+        runs.append((curve, model.state_dict()))
+    assert runs[0] == runs[1]
+
+
+def test_random_search_ignores_the_starting_weights_and_the_others_start_from_them() -> None:
+    X, y = line()
+    curves = {}
+    for start in (0, 1):
+        for strategy in train.STRATEGIES:
+            model = nn.Neuron(1, activation="linear", seed=start)
+            first_loss = train.evaluate(model, X, y, losses.mse)[0]
+            curve = train.search(model, X, y, losses.mse, strategy, evaluations=10, seed=3)
+            curves[start, strategy] = curve
+            if strategy != "random":
+                assert curve[0] == pytest.approx(first_loss, rel=1e-12)
+    assert curves[0, "random"] == curves[1, "random"]
+    assert curves[0, "gradient"] != curves[1, "gradient"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gradient_descent_beats_random_search_on_a_line(seed: int) -> None:
+    X, y = line(seed)
+    start = nn.Neuron(1, activation="linear", seed=seed).state_dict()
+    best = {}
+    for strategy in train.STRATEGIES:
+        model = nn.Neuron(1, activation="linear")
+        model.load_state_dict(start)
+        best[strategy] = train.search(
+            model, X, y, losses.mse, strategy, evaluations=60, seed=seed, lr=0.5
+        )[-1]
+    # the oracle: least squares, solved by NumPy
+    A = np.column_stack([X[:, 0], np.ones(len(X))])
+    least = np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    assert best["gradient"] < best["random"] and best["gradient"] < best["local"]
+    assert best["gradient"] == pytest.approx(least, rel=1e-3)
+
+
+def test_search_refuses_what_it_cannot_do() -> None:
+    X, y = line()
+    model = nn.Neuron(1, activation="linear", seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="strategy must be one of random, local, gradient"):
+        train.search(model, X, y, losses.mse, "annealing")
+    with pytest.raises(ValueError, match="evaluations must be a whole number"):
+        train.search(model, X, y, losses.mse, evaluations=0)
+    assert model.state_dict() == before
+    start = train.evaluate(model, X * 1e3, y, losses.mse)[0]
+    with pytest.raises(train.Diverged, match=r"evaluation \d+.*smaller learning rate.*best"):
+        train.search(model, X * 1e3, y, losses.mse, "gradient", evaluations=50, lr=1e3)
+    kept = train.evaluate(model, X * 1e3, y, losses.mse)[0]  # the best found: the start
+    assert model.state_dict() == before and kept == start
