@@ -24,18 +24,22 @@ APT_PACKAGES := graphviz
 help:
 	@echo "make demo        set up and run the demo"
 	@echo "make test        set up and run every check"
-	@echo "make benchmark   compare the engine with micrograd 0.1.0 and PyTorch (installs torch into .venv)"
+	@echo "make benchmark   compare the engine with micrograd 0.1.0 and PyTorch (installs torch into .venv),"
+	@echo "                 and time the pictures (GIFs, players of big graphs)"
 	@echo "make notebooks   re-execute the notebooks and save their outputs"
 	@echo "make requirements  re-pin requirements/dev.txt after changing pyproject.toml"
 
 setup: system-deps $(VENV)/.synced
 
 # Install each Debian package whose program is missing: dot (graphviz) draws the graphs,
-# chromium runs the browser tests of the backprop player.
+# chromium runs the browser tests of the backprop player, and a font with Chinese glyphs
+# (fonts-noto-cjk, found by fontconfig's fc-list) draws Chinese labels instead of empty boxes.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
+	{ command -v fc-list >/dev/null && [ -n "$$(fc-list :lang=zh)" ]; } || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -95,6 +99,7 @@ benchmark: setup
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/gradcheck.py
+	$(PY) benchmarks/viz.py
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis out

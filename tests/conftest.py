@@ -5,10 +5,12 @@ derandomized so that a CI failure reproduces). Choose one with HYPOTHESIS_PROFIL
 
 Tests that need an outside program (`dot`, Chromium) call `need(program)`: on a user's
 machine without it they skip; in CI (CI=true) they fail, so a missing install step cannot hide.
+`need_font(lang)` does the same for a font with that language's glyphs (fonts-noto-cjk for "zh").
 """
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -33,6 +35,21 @@ def need(program: str) -> None:
     """Skip the test when `program` is missing, unless this is CI, where that is a failure."""
     if shutil.which(program) is None:
         message = f"`{program}` is not installed (make test installs it)"
+        if IN_CI:
+            pytest.fail(f"{message}: in CI this is an error, not a skip")
+        pytest.skip(message)
+
+
+def need_font(lang: str) -> None:
+    """Skip the test when fontconfig knows no font for `lang` ("zh": Chinese), unless this is
+    CI, where that is a failure."""
+    try:
+        found = subprocess.run(["fc-list", f":lang={lang}", "file"], capture_output=True, text=True)
+        listed = found.stdout.strip()
+    except OSError:
+        listed = ""
+    if not listed:
+        message = f"no font with {lang!r} glyphs is installed (make test installs fonts-noto-cjk)"
         if IN_CI:
             pytest.fail(f"{message}: in CI this is an error, not a skip")
         pytest.skip(message)

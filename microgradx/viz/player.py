@@ -8,12 +8,17 @@ markup, and the page makes no network request.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
 import os
 import re
+import struct
+import subprocess
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +27,15 @@ from typing import Any
 from microgradx.engine import Value
 from microgradx.files import write_atomically, write_text
 from microgradx.recording import Scope
-from microgradx.viz.scene import CURRENT, FIGURE_SPACE, RECEIVING, Scene, number, run_dot
+from microgradx.viz.scene import (
+    CURRENT,
+    FIGURE_SPACE,
+    RECEIVING,
+    DotNotFound,
+    Scene,
+    number,
+    run_dot,
+)
 from microgradx.viz.steps import Step, steps_of
 
 DONE = "#e3f1e3"  # a box whose gradient is known
@@ -265,11 +278,16 @@ def save_frames(
 ) -> list[Path]:
     """One picture per step (svg, png or pdf), step_000.svg, step_001.svg, ..., every one
     with the same layout. Frames of an earlier, longer run in the folder are removed.
-    collapse and expand_loss as in save_html."""
+    collapse and expand_loss as in save_html. svg and pdf are drawn at full size; png frames
+    are scaled down (never cropped) to at most GIF_WIDTH pixels wide and GIF_PIXELS in all,
+    as the GIF's are, so that no graph makes an image too big to open."""
     if format not in ("svg", "png", "pdf"):
         raise ValueError(f"format must be svg, png or pdf; got {format!r}")
     film = frames(root, include_forward, max_nodes, collapse, expand_loss)
-    pictures = _pictures(film, format)  # before any writing
+    (width, height), sources = _frame_sources(film)
+    scale = min(1.0, GIF_WIDTH / width, (GIF_PIXELS / (width * height)) ** 0.5)
+    dpi = DOT_DPI * scale if format == "png" else None
+    pictures = list(_rendered(sources, format, dpi))  # all of them before any writing
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -283,6 +301,15 @@ def save_frames(
     return written
 
 
+GIF_WIDTH = 1920  # pixels: a GIF (and a png frame) is at most this wide
+GIF_PIXELS = 1920 * 1200  # and at most this many pixels, caption included
+GIF_MAX_STEPS = 300  # more frames make a GIF too slow to write and too big to send
+CAPTION_SIZE = 15  # the caption's font size, pixels
+CAPTION_LINES = 14  # a longer caption (after wrapping) is cut, its last line ending with "…"
+DOT_DPI = 96.0  # dot draws png at 96 dots per inch: the size we scale down from
+_MARGIN = 10  # pixels around the caption
+
+
 def save_gif(
     root: Value,
     path: str | os.PathLike[str],
@@ -292,71 +319,201 @@ def save_gif(
     collapse: str | None = None,
     expand_loss: bool = False,
 ) -> None:
-    """An animated GIF of the steps (needs Pillow, which comes with `microgradx[plot]`).
-    collapse and expand_loss as in save_html."""
-    if not fps > 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    """An animated GIF of the steps, each frame the graph with the step's caption under it
+    (needs Pillow, which comes with `microgradx[plot]`). collapse and expand_loss as in
+    save_html.
+
+    A frame is at most GIF_WIDTH (1920) pixels wide and GIF_PIXELS (1920 × 1200) in all: a big
+    graph is scaled down, never cropped, so it is all there but its text gets small (use
+    collapse="neuron" to draw fewer boxes, or save_html, which zooms). Captions wrap to the
+    frame's width and show at most CAPTION_LINES lines (then "…"). A graph of more than
+    GIF_MAX_STEPS steps is refused before anything is drawn. Each frame is drawn by `dot`
+    straight at its final size, given a palette and written out before the next one is drawn,
+    so memory stays small whatever the graph; if anything fails, no file is written."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 50:
+        raise ValueError(
+            f"fps must be a number above 0 and at most 50 (GIF delays are in hundredths of a "
+            f"second, and browsers slow down faster GIFs), got {fps!r}"
+        )
     try:
-        from PIL import Image
+        from PIL import GifImagePlugin, Image, ImageChops, ImageDraw
     except ImportError:
         raise ImportError(
             "save_gif needs Pillow: pip install 'microgradx[plot]' (or pip install pillow)"
         ) from None
-    from PIL import ImageDraw
 
     film = frames(root, include_forward, max_nodes, collapse, expand_loss)
-    images = [Image.open(io.BytesIO(png)).convert("RGB") for png in _pictures(film, "png")]
-    font, line = _font(), 20
-    lines = max(step.caption.count("\n") + 1 for step in film.steps)
-    longest = max(len(text) for step in film.steps for text in step.caption.split("\n"))
-    width = max(max(i.width for i in images), 8 * longest + 20)
-    height = max(i.height for i in images) + line * lines + 16
-    padded = []
-    for image, step in zip(images, film.steps):
-        canvas = Image.new("RGB", (width, height), "white")
-        canvas.paste(image, (0, 0))
-        where = (10, height - line * lines - 8)
-        ImageDraw.Draw(canvas).multiline_text(
-            where, step.caption, fill="black", font=font, spacing=6
+    if len(film.steps) > GIF_MAX_STEPS:
+        raise ValueError(
+            f"this backpropagation has {len(film.steps)} steps, more than a GIF holds "
+            f"(GIF_MAX_STEPS = {GIF_MAX_STEPS} frames); use collapse='neuron' or 'layer' "
+            "(a step per neuron or layer), or save_html, which plays any number of steps"
         )
-        padded.append(canvas)
+    (width, height), sources = _frame_sources(film)
+    font = _font("".join(step.caption for step in film.steps))
+    line = round(CAPTION_SIZE * 1.3)
+    widest_line = max(font.getlength(text) for s in film.steps for text in s.caption.split("\n"))
+    scale = min(1.0, GIF_WIDTH / width)
+    frame_width = int(min(GIF_WIDTH, max(width * scale, widest_line + 2 * _MARGIN, 480)))
+    captions = [_caption(step.caption, font, frame_width - 2 * _MARGIN) for step in film.steps]
+    caption_height = line * max(len(c) for c in captions) + 2 * _MARGIN
+    scale = min(scale, (GIF_PIXELS // frame_width - caption_height) / height)
+    graph = (max(1, int(width * scale)), max(1, int(height * scale)))
+    size = (frame_width, graph[1] + caption_height)
+    delay = round(1000 / fps)
+
+    def frame(png: bytes, caption: list[str]) -> Any:
+        """The step's picture, at its final size, with its caption under it (RGB)."""
+        canvas = Image.new("RGB", size, "white")
+        with Image.open(io.BytesIO(png)) as picture:
+            picture = picture.convert("RGB")
+            if picture.width > graph[0] + 2 or picture.height > graph[1] + 2:  # dot's rounding
+                picture.thumbnail(graph, Image.Resampling.LANCZOS)
+            canvas.paste(picture, ((frame_width - picture.width) // 2, 0))
+        draw = ImageDraw.Draw(canvas)
+        top = graph[1] + _MARGIN
+        draw.line([(0, top - _MARGIN // 2), (frame_width, top - _MARGIN // 2)], "#dddddd")
+        for i, text in enumerate(caption):
+            draw.text((_MARGIN, top + i * line), text, fill="black", font=font)
+        return canvas
 
     def write(temporary: str) -> None:
-        padded[0].save(
-            temporary,
-            format="GIF",
-            save_all=True,
-            append_images=padded[1:],
-            duration=int(1000 / fps),
-            loop=0,
-        )
+        with open(temporary, "wb") as file:
+            file.write(_gif_header(size))
+            previous = None
+            for png, caption in zip(_rendered(sources, "png", DOT_DPI * scale), captions):
+                image = frame(png, caption)
+                # Only the part that changed since the previous frame is stored (at least a
+                # pixel, so that every step keeps its frame), with its own palette.
+                box = (
+                    (0, 0, *size)
+                    if previous is None
+                    else ImageChops.difference(previous, image).getbbox() or (0, 0, 1, 1)
+                )
+                part = image.crop(box).quantize(
+                    64, Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE
+                )
+                chunks = GifImagePlugin.getdata(
+                    part, offset=box[:2], duration=delay, include_color_table=True
+                )
+                file.writelines(chunks)
+                previous = image
+            file.write(b";")  # the GIF's end
 
     write_atomically(path, write)
 
 
-def _font() -> Any:
-    """A font with ∂ and ×: DejaVu Sans from the system or from matplotlib, else Pillow's own."""
+def _gif_header(size: tuple[int, int]) -> bytes:
+    """A GIF89a header with no global palette (every frame brings its own) that loops forever."""
+    screen = struct.pack("<6sHHBBB", b"GIF89a", size[0], size[1], 0, 0, 0)
+    return screen + b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+
+
+def _caption(text: str, font: Any, width: float) -> list[str]:
+    """The caption's lines, each wrapped to width pixels (a word too long for a line is cut
+    anywhere), at most CAPTION_LINES of them, the last ending with "…" when some are left out."""
+    lines = [wrapped for line in text.split("\n") for wrapped in _wrap(line, font, width)]
+    if len(lines) <= CAPTION_LINES:
+        return lines
+    last = lines[CAPTION_LINES - 1]
+    while last and font.getlength(last + " …") > width:
+        last = last[:-1]
+    return [*lines[: CAPTION_LINES - 1], last + " …"]
+
+
+def _wrap(line: str, font: Any, width: float) -> list[str]:
+    """line cut into pieces at most width pixels wide, at spaces where it can be; continued
+    pieces keep the line's indent."""
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    lines: list[str] = []
+    current = ""
+    for word in line.split(" ")[len(indent) :] if indent else line.split(" "):
+        candidate = f"{current} {word}" if current else indent + word
+        if font.getlength(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = indent + word
+        while font.getlength(current) > width and len(current) > len(indent) + 1:
+            cut = _fits(current, font, width)
+            lines.append(current[:cut])
+            current = indent + current[cut:]
+    return [*lines, current]
+
+
+def _fits(text: str, font: Any, width: float) -> int:
+    """How many of text's first characters fit in width pixels (at least one): a binary search."""
+    low, high = 1, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if font.getlength(text[:middle]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]")
+
+
+def _font(text: str = "", size: int = CAPTION_SIZE) -> Any:
+    """A font with ∂ and ×: DejaVu Sans from the system or from matplotlib, else Pillow's own;
+    when text has Chinese (or other CJK) characters, a CJK font first (Noto Sans CJK SC, say),
+    since DejaVu has none and Pillow would draw every one of them as the same empty box."""
     from PIL import ImageFont
 
-    candidates = [Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+    candidates = _cjk_fonts() if _CJK.search(text) else []
+    candidates.append((Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), 0))
     try:
         import matplotlib
 
-        candidates.append(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf")
+        candidates.append((Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf", 0))
     except ImportError:
         pass
-    for path in candidates:
+    for path, index in candidates:
         if path.exists():
-            return ImageFont.truetype(str(path), 14)
+            return ImageFont.truetype(str(path), size, index=index)
     return ImageFont.load_default()
+
+
+@functools.cache
+def _cjk_fonts() -> list[tuple[Path, int]]:
+    """Fonts with Chinese glyphs, as (file, index in a collection): what fontconfig knows
+    (a regular sans serif for simplified Chinese first), then the usual places of
+    Debian's fonts-noto-cjk and fonts-wqy-microhei, macOS and Windows."""
+    found: list[tuple[tuple[bool, ...], Path, int]] = []
+    try:
+        listing = subprocess.run(
+            ["fc-list", ":lang=zh", "-f", "%{file}|%{index}|%{family[0]}|%{style[0]}\n"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        listing = ""
+    for entry in listing.splitlines():
+        file, index, family, style = [*entry.split("|"), "", "", ""][:4]
+        if file.lower().endswith((".ttf", ".ttc", ".otf", ".otc")) and index.isdigit():
+            rank = ("Regular" not in style, "Serif" in family, "Mono" in family,
+                    "SC" not in family)  # fmt: skip
+            found.append((rank, Path(file), int(index)))
+    known = [
+        (Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"), 2),  # 2: SC
+        (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), 0),
+        (Path("/System/Library/Fonts/PingFang.ttc"), 0),
+        (Path("C:/Windows/Fonts/msyh.ttc"), 0),
+    ]
+    return [(file, index) for _, file, index in sorted(found)] + known
 
 
 def _bytes_writer(content: bytes) -> Callable[[str], object]:
     return lambda temporary: Path(temporary).write_bytes(content)
 
 
-def _pictures(film: Frames, format: str) -> list[bytes]:
-    """Every step rendered by `dot` with the box sizes of the widest texts: a fixed layout."""
+def _frame_sources(film: Frames) -> tuple[tuple[float, float], Iterator[str]]:
+    """The picture's size in pixels as dot draws it (at DOT_DPI), and every step's DOT text,
+    made as it is needed, with the box sizes of the widest texts: a fixed layout. dot lays
+    each frame out again (given the sizes, it puts every box in the same place): measured,
+    that is a small part of drawing a frame, so positioning once (neato -n2) gains little."""
     scene = film.scene
     data, grads, params = film.widest()
     # A monospaced font: a text padded to the widest one's length is exactly as wide, so the
@@ -364,18 +521,52 @@ def _pictures(film: Frames, format: str) -> list[bytes]:
     source = scene.dot(data=data, grads=grads, params=params, font=MONOSPACE)
     layout = json.loads(run_dot(source, "json"))
     sizes = {o["name"]: (float(o["width"]), float(o["height"])) for o in layout.get("objects", [])}
-    pictures = []
-    for now_data, now_grads, now_params, fills in film.states():
-        source = scene.dot(
-            data={n: _pad(now_data[n], data[n]) for n in scene.order},
-            grads={n: _pad(now_grads[n], grads[n]) for n in scene.order},
-            params={g: _pad(text, params[g]) for g, text in now_params.items()},
-            fills=fills,
-            sizes=sizes,
-            font=MONOSPACE,
-        )
-        pictures.append(run_dot(source, format))
-    return pictures
+    _, _, right, top = (float(v) for v in layout["bb"].split(","))
+    pad = 4  # points: dot's margin around the drawing
+    size = ((right + 2 * pad) * DOT_DPI / 72, (top + 2 * pad) * DOT_DPI / 72)
+
+    def sources() -> Iterator[str]:
+        for now_data, now_grads, now_params, fills in film.states():
+            yield scene.dot(
+                data={n: _pad(now_data[n], data[n]) for n in scene.order},
+                grads={n: _pad(now_grads[n], grads[n]) for n in scene.order},
+                params={g: _pad(text, params[g]) for g, text in now_params.items()},
+                fills=fills,
+                sizes=sizes,
+                font=MONOSPACE,
+            )
+
+    return size, sources()
+
+
+def _rendered(sources: Iterator[str], format: str, dpi: float | None = None) -> Iterator[bytes]:
+    """Each DOT text drawn by `dot` (png at dpi dots per inch), in order: a few at once, as
+    every dot is a process of its own, but never more than a few frames ahead."""
+    workers = min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        ahead: deque[Future[bytes]] = deque()
+        for source in sources:
+            ahead.append(pool.submit(_render, source, format, dpi))
+            if len(ahead) > 2 * workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _render(source: str, format: str, dpi: float | None) -> bytes:
+    """DOT text drawn by `dot` (as scene.run_dot does), png at dpi dots per inch."""
+    if dpi is None or format != "png":
+        return run_dot(source, format)
+    try:
+        done = subprocess.run(
+            ["dot", f"-T{format}", f"-Gdpi={dpi:.3f}"], input=source.encode(),
+            capture_output=True, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise DotNotFound() from None
+    if done.returncode != 0:
+        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
 
 
 def _last_picture(film: Frames) -> str:
