@@ -3,6 +3,8 @@ as one box, captions with the rule in numbers, and player data that grows linear
 
 from __future__ import annotations
 
+import html
+import importlib
 import json
 import math
 import re
@@ -18,8 +20,9 @@ from hypothesis import strategies as st
 from microgradx import Value, losses, nn, ops, viz
 from microgradx.engine import backpropagate
 from microgradx.recording import LAYER, NEURON
+from microgradx.viz import layout
 from microgradx.viz.player import frames, player_html
-from microgradx.viz.scene import Scene, number
+from microgradx.viz.scene import Scene, number, run_dot
 from microgradx.viz.steps import rule_in_numbers, walk
 
 widths = st.lists(st.integers(1, 4), min_size=1, max_size=3)
@@ -249,3 +252,36 @@ def test_the_demo_player_shows_the_trained_model_forward_then_backward(tmp_path:
     assert kinds.count("backward") == 1 + 3 + 1  # the loss, then a step per neuron
     out = model([0.5, -1.0])
     assert f"out {viz.scene.number(out.data)}" in document
+
+
+def ids_and_texts(svg: str) -> tuple[set[str], list[str]]:
+    """The ids of an SVG's boxes and arrows, and its texts in order, per box."""
+    ids = set(re.findall(r'<g id="([^"]+)" class="(?:node|edge)"', svg))
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+    return ids, sorted(texts)
+
+
+@pytest.mark.parametrize("collapse", [None, NEURON])
+def test_the_quick_layout_draws_what_dot_draws(collapse: str | None) -> None:
+    need("dot")
+    _, loss = network([3, 2], expanded=False, seed=5)
+    film = frames(loss, collapse=collapse)
+    data, grads, params = film.widest()
+    by_dot = run_dot(film.scene.dot(data=data, grads=grads, params=params), "svg").decode()
+    ours = layout.svg(film.scene, data, grads, params)
+    assert ids_and_texts(ours) == ids_and_texts(by_dot)
+    boxes = [
+        tuple(map(float, b))
+        for b in re.findall(r'class="node"><polygon[^>]*points="([-\d.]+),([-\d.]+) ', ours)
+    ]
+    assert len(boxes) == len(set(boxes))  # no two boxes in one place
+
+
+def test_past_a_size_the_player_lays_out_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    need("dot")
+    calls: list[str] = []
+    monkeypatch.setattr(layout, "LARGE", 20)
+    player_module = importlib.import_module("microgradx.viz.player")  # (viz.player: a function)
+    monkeypatch.setattr(player_module, "run_dot", lambda source, format: calls.append(format))
+    document = player_html(chain(30), max_nodes=10**4)
+    assert not calls and 'class="graph"' in document and 'id="v60"' in document

@@ -27,6 +27,7 @@ from typing import Any
 from microgradx.engine import Value
 from microgradx.files import write_atomically, write_text
 from microgradx.recording import Scope
+from microgradx.viz import layout
 from microgradx.viz.scene import (
     CURRENT,
     FIGURE_SPACE,
@@ -212,8 +213,7 @@ def player_html(
         film = frames(root, include_forward, max_nodes, collapse, expand_loss)
     scene = film.scene
     data, grads, params = film.widest()
-    svg = run_dot(scene.dot(data=data, grads=grads, params=params), "svg").decode("utf-8")
-    svg = svg[svg.index("<svg") :]  # drop the XML prologue and doctype
+    svg = _svg(scene, data, grads, params)
     steps = []
     for step, (data_changes, grad_changes), param_changes in zip(
         film.steps, film.changes, film.params
@@ -573,9 +573,23 @@ def _last_picture(film: Frames) -> str:
     """The last step as SVG (every gradient known): the player's picture for viewers that run
     no script."""
     *_, (data, grads, params, fills) = film.states()  # (it updates the same dicts)
-    source = film.scene.dot(data=data, grads=grads, params=params, fills=fills)
-    svg = run_dot(source, "svg").decode("utf-8")
-    return svg[svg.index("<svg") :]
+    return _svg(film.scene, data, grads, params, fills)
+
+
+def _svg(
+    scene: Scene,
+    data: dict[Value, str],
+    grads: dict[Value, str],
+    params: dict[Scope, str],
+    fills: dict[str, str] | None = None,
+) -> str:
+    """The scene as SVG: laid out by dot, or past layout.LARGE boxes by layout.svg (dot would
+    take minutes)."""
+    if scene.drawn > layout.LARGE:
+        return layout.svg(scene, data, grads, params, fills)
+    svg = run_dot(scene.dot(data=data, grads=grads, params=params, fills=fills), "svg")
+    text = svg.decode("utf-8")
+    return text[text.index("<svg") :]  # without the XML prologue and doctype
 
 
 def _pad(text: str, widest: str) -> str:

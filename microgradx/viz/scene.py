@@ -84,7 +84,7 @@ class Scene:
         for node in self.order:
             if node in self.group:
                 self.members[self.group[node]].append(node)
-        drawn = _boxes(self.order, self.group)
+        self.drawn = drawn = _boxes(self.order, self.group)  # how many boxes the picture has
         if drawn > max_nodes:
             ways = [
                 f"collapse='{kind}' ({boxes} boxes)"
