@@ -1,4 +1,6 @@
-"""Matplotlib figures: a model's decision boundary, training curves, activation functions.
+"""Matplotlib figures: a model's decision boundary, training curves, activation functions,
+training animations (from `microgradx.animation`) and loss surfaces with the paths optimizers
+take down them (computed by `microgradx.surface`).
 
 Needs the `plot` extra (`pip install 'microgradx[plot]'`). Works without a display: with no
 screen, matplotlib draws off-screen (Agg) and figures can be saved with `savefig`.
@@ -10,15 +12,45 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from microgradx import losses, optim
+from microgradx.animation import Snapshot, Snapshots, animate, save_animation
 from microgradx.engine import Value
 from microgradx.functional import apply
-from microgradx.nn import ACTIVATION_ROWS, Module
+from microgradx.nn import ACTIVATION_ROWS, Module, Neuron
 from microgradx.recording import no_grad
+from microgradx.surface import (
+    Run,
+    Surface,
+    Trajectory,
+    descend,
+    filter_normalized_directions,
+    loss_surface,
+)
 from microgradx.train import History, decision_threshold, evaluating
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+__all__ = [
+    "CLASS_COLOURS",
+    "PATH_COLOURS",
+    "Run",
+    "Snapshot",
+    "Snapshots",
+    "Surface",
+    "Trajectory",
+    "activations",
+    "animate",
+    "decision_boundary",
+    "descend",
+    "draw_surface",
+    "filter_normalized_directions",
+    "history",
+    "loss_surface",
+    "save_animation",
+    "surface_lessons",
+]
 
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
@@ -145,6 +177,138 @@ def activations() -> Figure:
         ax.set_visible(False)
     fig.tight_layout()
     return fig  # type: ignore[no-any-return]
+
+
+PATH_COLOURS = ["#e41a1c", "#ff7f00", "#f781bf", "#ffffff", "#a65628", "#984ea3"]
+
+
+def draw_surface(
+    surface: Surface,
+    view: str = "contour",
+    ax: Axes | None = None,
+    legend: bool = True,
+    scale: str = "auto",
+) -> Axes:
+    """A loss surface and its paths: contour lines over shading (view="contour"), or a 3-D
+    surface with the paths lying on it (view="3d"). Each path starts at a circle and ends at a
+    square (an ✕ where it diverged). scale: "log", "linear", or "auto" (log when the loss
+    spans more than a factor of 20). A slice's origin, the trained weights, is a white +."""
+    plt = _pyplot()
+    if view not in ("contour", "3d"):
+        raise ValueError(f'view must be "contour" or "3d", got {view!r}')
+    if scale not in ("auto", "log", "linear"):
+        raise ValueError(f'scale must be "auto", "log" or "linear", got {scale!r}')
+    if ax is None:
+        figure = plt.figure(figsize=(6, 5) if view == "contour" else (7, 5.5))
+        ax = figure.add_subplot(projection="3d" if view == "3d" else None)
+    elif (view == "3d") != (ax.name == "3d"):
+        raise ValueError(
+            f"view={view!r} needs {'3-D axes' if view == '3d' else 'flat axes'}: make them "
+            "with fig.add_subplot(projection='3d')"
+            if view == "3d"
+            else f"view={view!r} draws on flat axes, got 3-D ones"
+        )
+    from matplotlib.colors import LogNorm
+
+    A, B = np.meshgrid(surface.a, surface.b)
+    loss = np.asarray(surface.loss, dtype=float)
+    finite = loss[np.isfinite(loss)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (1.0, 2.0)
+    logarithmic = scale == "log" or (scale == "auto" and low > 0 and high / low > 20)
+    low = max(low, high * 1e-6) if logarithmic else low
+    levels = np.geomspace(low, high, 25) if logarithmic else np.linspace(low, high, 25)
+    norm = LogNorm(low, high) if logarithmic else None
+    if view == "contour":
+        ax.contourf(A, B, loss, levels=levels, norm=norm, cmap="viridis", extend="both")
+        ax.contour(A, B, loss, levels=levels, norm=norm, colors="white", linewidths=0.3)
+    else:
+        shown = np.log10(loss) if logarithmic else loss
+        axes3d: Any = ax
+        axes3d.plot_surface(A, B, shown, cmap="viridis", alpha=0.75, linewidth=0)
+        axes3d.set_zlabel("log₁₀ loss" if logarithmic else "loss")
+    for k, path in enumerate(surface.paths):
+        colour = PATH_COLOURS[k % len(PATH_COLOURS)]
+        a, b = path.points[:, 0], path.points[:, 1]
+        style: dict[str, Any] = {"color": colour, "linewidth": 1.4, "label": path.label}
+        if view == "contour":
+            ax.plot(a, b, "-", marker=".", markersize=3, **style)
+            ax.plot(a[:1], b[:1], "o", color=colour, markeredgecolor="black", markersize=7)
+            ax.plot(a[-1:], b[-1:], "X" if path.diverged else "s", color=colour,
+                    markeredgecolor="black", markersize=7)  # fmt: skip
+        else:
+            z = np.log10(path.loss) if logarithmic else path.loss
+            axes3d.plot(a, b, z, zorder=10, **style)
+            axes3d.scatter(a[:1], b[:1], z[:1], color=colour, edgecolor="black", s=30)
+    if not surface.exact and view == "contour":
+        ax.plot([0], [0], "+", color="white", markersize=12, markeredgewidth=2)
+    ax.set_xlim(surface.a[0], surface.a[-1])
+    ax.set_ylim(surface.b[0], surface.b[-1])
+    ax.set_xlabel(surface.labels[0])
+    ax.set_ylabel(surface.labels[1])
+    if legend and surface.paths:
+        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    return ax
+
+
+def surface_lessons(seed: int = 0) -> Figure:
+    """The lessons of gradient descent, side by side on exact loss surfaces of two weights:
+    a learning rate too small, about right and too large; momentum and Adam against plain
+    gradient descent in a narrow valley; SGD's noisy path against the full batch; and two
+    starts that end in different minima, a local one and the global one."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(12, 10))
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(40, 1))
+    line = (x, 2 * x[:, 0] + 1 + rng.normal(0, 0.3, 40))  # y ≈ 2x + 1, noisy
+    wide = (8 * x, 4 * x[:, 0] + 1 + rng.normal(0, 0.3, 40))  # x in [-8, 8]: a narrow valley
+    gd = "gradient descent"
+    panels = [
+        ("learning rate: too small, about right, too large", line, (-1.5, -1.0), 25, [
+            Run("lr 0.05: too small, slow", lambda p: optim.SGD(p, lr=0.05)),
+            Run("lr 0.4: about right", lambda p: optim.SGD(p, lr=0.4)),
+            Run("lr 1.02: too large, it diverges", lambda p: optim.SGD(p, lr=1.02)),
+        ]),
+        ("momentum and Adam in a narrow valley", wide, (-1.0, -3.0), 30, [
+            Run(f"{gd}, lr 0.04: zigzags", lambda p: optim.SGD(p, lr=0.04)),
+            Run("momentum 0.8, lr 0.01", lambda p: optim.SGD(p, lr=0.01, momentum=0.8)),
+            Run("Adam, lr 0.25", lambda p: optim.Adam(p, lr=0.25)),
+        ]),
+        ("SGD (one example a step) against the full batch", line, (-1.5, -1.0), 8, [
+            Run("full batch, lr 0.1 (8 steps)", lambda p: optim.SGD(p, lr=0.1)),
+            Run("SGD, lr 0.1 (320 steps)", lambda p: optim.SGD(p, lr=0.1), batch_size=1),
+        ]),
+    ]  # fmt: skip
+    for ax, (title, (X, y), start, epochs, runs) in zip(axes.flat, panels):
+        neuron = Neuron(1, activation="linear")
+        neuron.load_state_dict({"w1": start[0], "b": start[1]})
+        paths = descend(neuron, X, y, losses.mse, runs, epochs=epochs, seed=seed)
+        draw_surface(loss_surface(neuron, X, y, losses.mse, paths, resolution=60), ax=ax)
+        ax.set_title(title)
+    ax = axes.flat[3]
+    X = np.linspace(-3, 3, 60)[:, None]
+    y = np.sin(3 * X[:, 0] + 1)
+    wave, paths = _Wave(), []
+    for (w, b), ending in [((0.6, -0.5), "a local minimum"), ((2.2, 0.3), "the global one")]:
+        wave.load_state_dict({"w": w, "b": b})
+        run = Run(f"from ({w}, {b}): {ending}", lambda p: optim.SGD(p, lr=0.2))
+        paths += descend(wave, X, y, losses.mse, [run], epochs=80)
+    wavy = loss_surface(wave, X, y, losses.mse, paths, resolution=80, span=0.5)
+    draw_surface(wavy, ax=ax, scale="linear")
+    ax.set_title("a local minimum: sin(w·x + b) fitted to sin(3x + 1)")
+    fig.tight_layout()
+    return fig  # type: ignore[no-any-return]
+
+
+class _Wave(Module):
+    """sin(w·x + b): two weights and a loss surface with many valleys."""
+
+    nin = 1
+
+    def __init__(self) -> None:
+        self.w, self.b = Value(1.0, label="w"), Value(0.0, label="b")
+
+    def __call__(self, x: Any) -> Value:
+        return (self.w * Value(np.asarray(x, dtype=float)[:, 0]) + self.b).sin()
 
 
 def _pyplot() -> Any:
