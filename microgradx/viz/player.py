@@ -115,29 +115,31 @@ def player_html(
     data, grads = film.widest()
     svg = run_dot(scene.dot(data=data, grads=grads), "svg").decode("utf-8")
     svg = svg[svg.index("<svg") :]  # drop the XML prologue and doctype
+    # What each step changes, after the start: the page applies one step's changes at a time.
+    start_data = {n: "data ?" if include_forward else data[n] for n in scene.order}
+    start_grads = {n: WAITING for n in scene.order}
     steps = []
     for i, step in enumerate(film.steps):
-        before_grads = film.grads[i - 1] if i else {}
-        before_data = film.data[i - 1] if i else {}
+        before_data = film.data[i - 1] if i else start_data
+        before_grads = film.grads[i - 1] if i else start_grads
         steps.append(
             {
                 "kind": step.kind,
                 "node": scene.ids[step.node],
                 "edges": scene.edges_into(step.node) if step.kind != "seed" else [],
                 "caption": step.caption,
+                "data": {scene.ids[n]: t for n, t in film.data[i].items() if before_data[n] != t},
                 "grads": {
-                    scene.ids[n]: t for n, t in film.grads[i].items() if before_grads.get(n) != t
+                    scene.ids[n]: t for n, t in film.grads[i].items() if before_grads[n] != t
                 },
-                "data": {
-                    scene.ids[n]: t for n, t in film.data[i].items() if before_data.get(n) != t
-                },
-                "fills": film.fills[i],
+                "receiving": list(dict.fromkeys(scene.ids[c.parent] for c in step.contributions)),
                 "accumulated": [scene.ids[c.parent] for c in step.contributions if c.accumulated],
             }
         )
     start = {
-        "data": {scene.ids[n]: "data ?" if include_forward else data[n] for n in scene.order},
-        "grads": {scene.ids[n]: WAITING for n in scene.order},
+        "data": {scene.ids[n]: t for n, t in start_data.items()},
+        "grads": {scene.ids[n]: t for n, t in start_grads.items()},
+        "slots": {},  # every box here has its data in <text> 1 and its grad in <text> 2
     }
     payload = json.dumps({"start": start, "steps": steps}, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
