@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, need
+from conftest import CHROMIUM, CHROMIUM_FLAGS, need, need_font
 
-from microgradx import Value, nn, viz
+from microgradx import Value, losses, nn, viz
 from microgradx.viz.player import frames
-from microgradx.viz.scene import Scene
+from microgradx.viz.scene import Scene, number
 
 PLAIN = "#ffffff"
 DONE, RECEIVING, CURRENT = "#e3f1e3", "#dbe9f6", "#fff3b0"
@@ -461,13 +461,12 @@ def test_texts_and_colours_match_the_python_frames_at_every_step_in_any_order(
                      g.querySelector("path, polygon").getAttribute("fill")]]; }))"""
     ops = """() => Array.from(document.querySelectorAll(".node")).filter(g => /^o/.test(g.id))
         .map(g => g.querySelector("ellipse, polygon").getAttribute("fill"))"""
+    states = [(dict(d), dict(g), dict(f)) for d, g, _, f in film.states()]  # (kept: copies)
     for k in [*range(last + 1), 2, last, 0, 4, 1, last - 1]:
         player.doc.fill("#slider", str(k))
         shown = player.doc.evaluate(read, list(ids.values()))
-        expected = {
-            ids[n]: [film.data[k][n], film.grads[k][n], film.fills[k].get(ids[n], PLAIN)]
-            for n in film.scene.order
-        }
+        data, grads, fills = states[k]
+        expected = {ids[n]: [data[n], grads[n], fills.get(ids[n], PLAIN)] for n in film.scene.order}
         assert shown == expected, f"step {k}"
         assert set(player.doc.evaluate(ops)) == {PLAIN}  # op nodes stay white
 
@@ -512,3 +511,58 @@ def test_slots_say_which_text_of_a_box_shows_data_and_grad(browser: Any, tmp_pat
     assert texts.nth(1).text_content() == "grad 3.000"
     assert texts.nth(2).text_content() == "data 2.000"
     assert player.doc.locator(f"#{scene.ids[y]} text").nth(2).text_content() == "grad 1.000"
+
+
+def test_a_collapsed_player_steps_per_neuron_and_ends_at_backwards_gradients(
+    browser: Any, tmp_path: Path
+) -> None:
+    model = nn.MLP(2, [3, 1], output_activation="sigmoid", seed=2)
+    loss = losses.binary_cross_entropy(model([0.5, -1.0]), 1)
+    path = tmp_path / "net.html"
+    viz.save_html(loss, path, collapse="neuron", include_forward=True)
+    player = Player(browser, loss, tmp_path, document=path.read_text(encoding="utf-8"))
+    scene = Scene(loss, "neuron")
+    steps = viz.backprop_steps(loss, collapse="neuron", include_forward=True)
+    assert sum(s.kind == "backward" for s in steps) == 1 + 3 + 1  # the loss, then each neuron
+    player.press("End")
+    caption = player.doc.inner_text("#caption")
+    assert caption == steps[-1].caption and "its parameters:" in caption
+    loss.backward()
+    for neuron in (*model.layers[0].neurons, *model.layers[1].neurons):
+        box = scene.group_ids[neuron.scope]
+        texts = player.doc.evaluate(
+            "id => Array.from(document.getElementById(id).getElementsByTagName('text'))"
+            ".map(t => t.textContent)",
+            box,
+        )
+        shown = " ".join(number(p.grad) for p in neuron.w) + f" b.grad {number(neuron.b.grad)}"
+        assert texts[4] == f"w.grad {shown}"  # every parameter's gradient, as backward() has it
+        assert texts[3] == f"out.grad {number(scene.outputs[neuron.scope][0].grad)}"
+    colours = player.doc.evaluate(
+        "ids => ids.map(id => document.getElementById(id).querySelector('polygon, path')"
+        ".getAttribute('fill'))",
+        list(scene.group_ids.values()),
+    )
+    assert set(colours) <= {"#e3f1e3", "#fff3b0"}  # every box's gradient known at the end
+    player.press("Home")
+    assert player.doc.inner_text("#caption") == steps[0].caption
+
+
+def test_a_chinese_label_is_drawn_with_its_own_glyphs(browser: Any, tmp_path: Path) -> None:
+    need_font("zh")
+    loss = (Value(2.0, label="输入") * Value(3.0, label="权重")).tanh()
+    loss.label = "损失"
+    player = Player(browser, loss, tmp_path)
+    widths = player.doc.evaluate(
+        """() => Array.from(document.querySelectorAll("text"))
+        .filter(t => /[\\u4e00-\\u9fff]/.test(t.textContent))
+        .map(t => [t.textContent, t.getComputedTextLength()])"""
+    )
+    assert {text for text, _ in widths} == {"输入", "权重", "损失"}
+    pixels = player.doc.evaluate(  # two characters drawn: a missing glyph draws the same box
+        """() => ["损", "失"].map(c => { const canvas = document.createElement("canvas");
+            canvas.width = canvas.height = 40; const g = canvas.getContext("2d");
+            g.font = "28px Helvetica, sans-serif"; g.fillText(c, 4, 32);
+            return Array.from(g.getImageData(0, 0, 40, 40).data).join(","); })"""
+    )
+    assert pixels[0] != pixels[1]
