@@ -285,3 +285,14 @@ def test_past_a_size_the_player_lays_out_without_dot(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(player_module, "run_dot", lambda source, format: calls.append(format))
     document = player_html(chain(30), max_nodes=10**4)
     assert not calls and 'class="graph"' in document and 'id="v60"' in document
+
+
+def test_save_passes_collapse_and_expand_loss_to_every_format(tmp_path: Path) -> None:
+    need("dot")
+    _, loss = network([2], expanded=False, seed=6)
+    for suffix in (".html", ".svg", ".gif"):
+        viz.save(loss, tmp_path / f"net{suffix}", collapse=NEURON, expand_loss=True)
+    assert 'id="g2"' in (tmp_path / "net.html").read_text(encoding="utf-8")  # 3 neurons
+    assert "1.000e-12" in html.unescape((tmp_path / "net.svg").read_text(encoding="utf-8"))
+    frames_ = viz.save_frames(loss, tmp_path / "frames", collapse=LAYER)
+    assert len(frames_) == len(viz.backprop_steps(loss, collapse=LAYER))
