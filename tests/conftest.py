@@ -11,6 +11,8 @@ machine without it they skip; in CI (CI=true) they fail, so a missing install st
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -53,3 +55,16 @@ def need_font(lang: str) -> None:
         if IN_CI:
             pytest.fail(f"{message}: in CI this is an error, not a skip")
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), driven by Playwright; the player's tests need dot too."""
+    need("dot")
+    need(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, need
 
 from microgradx import Value, viz
 from microgradx.engine import topological_order
 from microgradx.viz.scene import Scene, number
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need("dot")
-    need(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def neuron() -> Value:

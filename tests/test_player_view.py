@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, need, need_font
+from conftest import need_font
+from test_player import neuron
 
 from microgradx import Value, losses, nn, viz
 from microgradx.viz.player import frames
@@ -23,28 +23,6 @@ from microgradx.viz.scene import Scene, number
 PLAIN = "#ffffff"
 DONE, RECEIVING, CURRENT = "#e3f1e3", "#dbe9f6", "#fff3b0"
 NATURAL = 96 / 72  # px per pt: dot's picture at its own size
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need("dot")
-    need(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def neuron() -> Value:
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    n = x1 * w1 + x2 * w2 + Value(6.8813735870195432, label="b")
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def mlp() -> Value:
@@ -528,16 +506,16 @@ def test_a_collapsed_player_steps_per_neuron_and_ends_at_backwards_gradients(
     caption = player.doc.inner_text("#caption")
     assert caption == steps[-1].caption and "its parameters:" in caption
     loss.backward()
-    for neuron in (*model.layers[0].neurons, *model.layers[1].neurons):
-        box = scene.group_ids[neuron.scope]
+    for unit in (*model.layers[0].neurons, *model.layers[1].neurons):
+        box = scene.group_ids[unit.scope]
         texts = player.doc.evaluate(
             "id => Array.from(document.getElementById(id).getElementsByTagName('text'))"
             ".map(t => t.textContent)",
             box,
         )
-        shown = " ".join(number(p.grad) for p in neuron.w) + f" b.grad {number(neuron.b.grad)}"
+        shown = " ".join(number(p.grad) for p in unit.w) + f" b.grad {number(unit.b.grad)}"
         assert texts[4] == f"w.grad {shown}"  # every parameter's gradient, as backward() has it
-        assert texts[3] == f"out.grad {number(scene.outputs[neuron.scope][0].grad)}"
+        assert texts[3] == f"out.grad {number(scene.outputs[unit.scope][0].grad)}"
     colours = player.doc.evaluate(
         "ids => ids.map(id => document.getElementById(id).querySelector('polygon, path')"
         ".getAttribute('fill'))",
