@@ -5,7 +5,9 @@ table) and one activation node, or, with `expanded=True`, the products and sums 
 the lecture builds them (the same numbers and gradients, a bigger graph). A `Layer` is several
 neurons side by side; an `MLP` is layers one after the other. Call a model with one example (a
 sequence of numbers or Values) to get a small scalar graph, or with a whole batch (a 2-D array,
-one row per example) to send every example through one graph at once.
+one row per example) to send every example through one graph at once. A `BatchNorm`
+normalizes each feature over the batch; `Layer(..., batch_norm=True)` and
+`MLP(..., batch_norm=True)` put one between a layer's weighted sums and its activation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ACTIVATIONS = ("linear", *ACTIVATION_ROWS)  # the activations a neuron may use
 INITS = ("auto", "he", "xavier", "uniform")
 FORMAT, VERSION = "microgradx-model", 1
 DROPOUT = "is the fraction of outputs to zero,"
+NORM = "norm"  # the kind of a BatchNorm's scope: inside a layer, collapse="layer" draws it there
 
 
 class Module:
@@ -136,30 +139,42 @@ class Module:
         """Every parameter's value by dotted name: plain numbers, ready for JSON."""
         return {name: float(parameter.data) for name, parameter in self.named_parameters()}
 
+    def named_buffers(self) -> Iterator[tuple[str, float]]:
+        """(dotted name, number) for the state a module keeps that is not a parameter, so the
+        optimizer never moves it: BatchNorm's running means and variances."""
+        for prefix, module in self.named_modules():
+            for name, number in module._own_buffers():
+                yield (f"{prefix}.{name}" if prefix else name), number
+
+    def buffer_dict(self) -> dict[str, float]:
+        """Every buffer's value by dotted name (empty for a model without BatchNorm)."""
+        return dict(self.named_buffers())
+
+    def load_buffer_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every buffer from `state`, checked as load_state_dict checks parameters (the
+        same names, finite numbers; variances >= 0) before anything is set."""
+        numbers = _checked_state(self.buffer_dict(), state, "buffer")
+        negative = [name for name, x in numbers.items() if ".running_var" in name and x < 0]
+        if negative:
+            raise ValueError(f"buffers {_few(negative)} are variances: they must be >= 0")
+        for prefix, module in self.named_modules():
+            for name, _ in module._own_buffers():
+                module._set_buffer(name, numbers[f"{prefix}.{name}" if prefix else name])
+
+    def _own_buffers(self) -> Iterator[tuple[str, float]]:
+        """This module's own buffers (not its children's): none, unless the module has some."""
+        return iter(())
+
+    def _set_buffer(self, name: str, number: float) -> None:
+        raise KeyError(f"{type(self).__name__} has no buffer {name!r}")
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Set every parameter from `state`. Everything is checked before anything is set,
         so a failed load leaves the model as it was."""
-        if not isinstance(state, Mapping):
-            raise TypeError(
-                f"a state dict maps parameter names to numbers, got {type(state).__name__}"
-            )
         own = dict(self.named_parameters())
-        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
-        if missing or unexpected:
-            raise ValueError(
-                f"the state dict does not match this model ({len(own)} parameters, {len(state)} "
-                f"given): missing {_few(missing)}, unexpected {_few(unexpected)}"
-            )
-        for name in own:
-            number = state[name]
-            if (
-                isinstance(number, bool)
-                or not isinstance(number, (int, float))
-                or not math.isfinite(number)
-            ):
-                raise ValueError(f"parameter {name!r} must be a finite number, got {number!r}")
+        numbers = _checked_state(own, state, "parameter")
         for name, parameter in own.items():
-            parameter.data = float(state[name])
+            parameter.data = numbers[name]
 
     def architecture(self) -> dict[str, Any]:
         """What it takes to build this module again (saved by `save`)."""
@@ -214,16 +229,25 @@ class Neuron(Module):
 
     def forward(self, inputs: list[Any]) -> Value:
         """The output for nin inputs: Values (numbers, or batch columns), or numbers."""
+        return self.activated(self.pre_activation(inputs))
+
+    def pre_activation(self, inputs: list[Any]) -> Value:
+        """z = b + w1·x1 + ... + wn·xn, the neuron's output before its activation."""
         if len(inputs) != self.nin or set(map(type, inputs)) != {Value}:
             inputs = _inputs(inputs, self.nin, type(self).__name__)  # checked, as Values
         with scope(self.scope):
             if self.expanded:  # b + w1·x1 + w2·x2 + ..., one product and one sum at a time
-                act = self.b
+                z = self.b
                 for wi, xi in zip(self.w, inputs):
-                    act = act + wi * xi
+                    z = z + wi * xi
             else:  # the same sum as one node of the op table
-                act = record(ops.weighted_sum(self.nin), (*self.w, *inputs, self.b))
-            out = activate(act, self.activation)
+                z = record(ops.weighted_sum(self.nin), (*self.w, *inputs, self.b))
+        return z
+
+    def activated(self, z: Value) -> Value:
+        """act(z): the neuron's activation of z (its pre-activation, perhaps normalized)."""
+        with scope(self.scope):
+            out = activate(z, self.activation)
         out.label = self.name or out.label  # in a model, the output is named after the neuron
         return out
 
@@ -235,7 +259,12 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs."""
+    """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs.
+
+    With batch_norm=True a `BatchNorm` (`self.norm`) normalizes the neurons' weighted sums
+    over the batch before their activation: act(BatchNorm(b + Σ wᵢ·xᵢ)). (Subtracting the
+    batch mean cancels b, so in training it gets no gradient: β shifts instead. b is kept, so
+    the neurons are the same with or without batch norm.)"""
 
     kind = LAYER
 
@@ -250,9 +279,11 @@ class Layer(Module):
         *,
         rng: np.random.Generator | None = None,
         expanded: bool = False,
+        batch_norm: bool = False,
     ) -> None:
         self.nin, self.nout = checks.whole_number("nin", nin), checks.whole_number("nout", nout)
         dropout = checks.fraction("dropout", dropout, DROPOUT)
+        batch_norm = checks.flag("batch_norm", batch_norm)
         self.activation, self.init, self.dropout = activation, init, dropout
         self.output_activation = activation
         self._rng = rng if rng is not None else np.random.default_rng(seed)
@@ -260,15 +291,25 @@ class Layer(Module):
             Neuron(nin, activation, init, rng=self._rng, nout=nout, expanded=expanded)
             for _ in range(nout)
         ]
+        self.norm = BatchNorm(nout) if batch_norm else None  # after the neurons: its names last
         several = f"{nout} neurons, {nout * (nin + 1)} parameters"
         self.scope.detail = several if nout > 1 else self.neurons[0].scope.detail
+        if self.norm is not None:
+            self.scope.detail = (
+                f"{nout} neurons with batch norm, {len(self.parameters())} parameters"
+            )
         self._name_everything()
 
     def forward(self, x: Any) -> list[Value]:
         """Every neuron's output, as a list (dropout applied in training mode)."""
         inputs = _inputs(x, self.nin, type(self).__name__)
         with scope(self.scope):
-            outputs = [neuron.forward(inputs) for neuron in self.neurons]
+            if self.norm is None:
+                outputs = [neuron.forward(inputs) for neuron in self.neurons]
+            else:  # weighted sums, normalized over the batch, then each neuron's activation
+                sums = [neuron.pre_activation(inputs) for neuron in self.neurons]
+                normalized = self.norm.forward(sums)
+                outputs = [neuron.activated(z) for neuron, z in zip(self.neurons, normalized)]
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
             for i, (neuron, out) in enumerate(zip(self.neurons, outputs)):
@@ -283,7 +324,7 @@ class Layer(Module):
         return outputs[0] if self.nout == 1 else outputs
 
     def architecture(self) -> dict[str, Any]:
-        return {
+        found = {
             "type": "Layer",
             "nin": self.nin,
             "nout": self.nout,
@@ -291,13 +332,19 @@ class Layer(Module):
             "init": self.init,
             "dropout": self.dropout,
         }
+        return found | ({"batch_norm": True} if self.norm is not None else {})
 
     def __repr__(self) -> str:
-        return f"Layer({self.nin} → {self.nout}, {self.activation})"
+        norm = ", batch norm" if self.norm is not None else ""
+        return f"Layer({self.nin} → {self.nout}, {self.activation}{norm})"
 
 
 class MLP(Module):
-    """A multi-layer perceptron: fully connected layers, one after the other."""
+    """A multi-layer perceptron: fully connected layers, one after the other.
+
+    batch_norm=True puts a `BatchNorm` in every hidden layer, after its weighted sums and
+    before its activation (`layers.i.norm`); the output layer has none. Train it on batches
+    of at least 2 examples; `eval()` makes it use the running statistics."""
 
     kind = MODEL
 
@@ -313,6 +360,7 @@ class MLP(Module):
         *,
         rng: np.random.Generator | None = None,
         expanded: bool = False,
+        batch_norm: bool = False,
     ) -> None:
         if isinstance(nouts, np.ndarray):
             nouts = nouts.tolist()
@@ -327,6 +375,7 @@ class MLP(Module):
         self.nouts = [checks.whole_number("nouts", n) for n in nouts]
         self.activation, self.output_activation = activation, output_activation
         self.init, self.dropout = init, dropout
+        self.batch_norm = checks.flag("batch_norm", batch_norm)
         rng = rng if rng is not None else np.random.default_rng(seed)
         sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
@@ -339,6 +388,7 @@ class MLP(Module):
                 0.0 if i == last else dropout,
                 rng=rng,
                 expanded=expanded,
+                batch_norm=batch_norm and i != last,
             )
             for i in range(len(self.nouts))
         ]
@@ -354,7 +404,7 @@ class MLP(Module):
         return result
 
     def architecture(self) -> dict[str, Any]:
-        return {
+        found = {
             "type": "MLP",
             "nin": self.nin,
             "nouts": self.nouts,
@@ -363,10 +413,116 @@ class MLP(Module):
             "init": self.init,
             "dropout": self.dropout,
         }
+        return found | ({"batch_norm": True} if self.batch_norm else {})
 
     def __repr__(self) -> str:
         hidden = f" → {self.nouts[:-1]}" if len(self.nouts) > 1 else ""
-        return f"MLP({self.nin}{hidden} → {self.nouts[-1]}, {len(self.parameters())} parameters)"
+        norm = ", batch norm" if self.batch_norm else ""
+        count = len(self.parameters())
+        return f"MLP({self.nin}{hidden} → {self.nouts[-1]}{norm}, {count} parameters)"
+
+
+class BatchNorm(Module):
+    """Batch normalization of n features: yᵢ = γᵢ·(xᵢ − mean)/√(var + eps) + βᵢ, feature by
+    feature, as PyTorch's BatchNorm1d computes it (the same defaults).
+
+    In training mode, mean and var are feature i's mean and biased variance over the batch,
+    so it needs a batch of at least 2 examples; the running statistics then move towards
+    them: running = (1 − momentum)·running + momentum·statistic, the variance unbiased
+    (var·m/(m − 1) for a batch of m). In eval mode the running statistics take their place,
+    so one example at a time works. γ (starting at 1) and β (at 0) are parameters (`gamma1`,
+    ..., `beta1`, ...); the running statistics are buffers (`running_mean1`, ...,
+    `running_var1`, ...): saved with the model, never moved by an optimizer. Every node is an
+    ordinary op (mean, -, **2, sqrt, /, ·, +), so backward is the engine's own."""
+
+    kind = NORM
+
+    def __init__(self, n: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        self.n = checks.whole_number("n (the number of features)", n)
+        self.eps = checks.finite_number("eps", eps)
+        if not self.eps > 0:
+            raise ValueError(f"eps must be > 0: it keeps √(var + eps) away from 0; got {eps!r}")
+        self.momentum = checks.finite_number("momentum", momentum)
+        if not 0 <= self.momentum <= 1:
+            raise ValueError(
+                "momentum must be in [0, 1]: how far the running statistics move towards each "
+                f"batch's (PyTorch's default is 0.1); got {momentum!r}"
+            )
+        with scope(self.scope):  # the parameters belong to the normalization
+            self.gamma = [Value(1.0, label=f"gamma{i + 1}") for i in range(self.n)]
+            self.beta = [Value(0.0, label=f"beta{i + 1}") for i in range(self.n)]
+        self.running_mean, self.running_var = np.zeros(self.n), np.ones(self.n)
+        self.scope.detail = f"batch norm of {self.n} features, {2 * self.n} parameters"
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        names = [f"{which}{i + 1}" for which in ("gamma", "beta") for i in range(self.n)]
+        return zip(names, [*self.gamma, *self.beta])
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        """n features: Values (one per feature, each a batch), a 2-D array (batch, n), or in
+        eval mode also one example (n numbers)."""
+        outputs = self.forward(x)
+        return outputs[0] if self.n == 1 else outputs
+
+    def forward(self, x: Any) -> list[Value]:
+        """Every feature normalized: over the batch in training mode (which also updates the
+        running statistics), with the running statistics in eval mode."""
+        features = _inputs(x, self.n, type(self).__name__)
+        if not self.training:
+            with scope(self.scope):
+                return [
+                    self.gamma[i] * ((feature - mean) / math.sqrt(var + self.eps)) + self.beta[i]
+                    for i, (feature, mean, var) in enumerate(
+                        zip(features, self.running_mean.tolist(), self.running_var.tolist())
+                    )
+                ]
+        size = self._batch_size(features)
+        outputs = []
+        with scope(self.scope):
+            for i, feature in enumerate(features):
+                mean = feature.mean()
+                centered = feature - mean
+                variance = (centered**2).mean()  # biased: divided by the batch size
+                outputs.append(
+                    self.gamma[i] * (centered / (variance + self.eps).sqrt()) + self.beta[i]
+                )
+                unbiased = variance.data * size / (size - 1)
+                keep, move = 1.0 - self.momentum, self.momentum
+                self.running_mean[i] = keep * self.running_mean[i] + move * mean.data
+                self.running_var[i] = keep * self.running_var[i] + move * unbiased
+        return outputs
+
+    def architecture(self) -> dict[str, Any]:
+        return {"type": "BatchNorm", "n": self.n, "eps": self.eps, "momentum": self.momentum}
+
+    def __repr__(self) -> str:
+        return f"BatchNorm({self.n} features, eps={self.eps:g}, momentum={self.momentum:g})"
+
+    def _own_buffers(self) -> Iterator[tuple[str, float]]:
+        for stat in ("running_mean", "running_var"):
+            for i, number in enumerate(getattr(self, stat).tolist()):
+                yield f"{stat}{i + 1}", number
+
+    def _set_buffer(self, name: str, number: float) -> None:
+        stat = name.rstrip("0123456789")  # running_mean3: entry 2 of running_mean
+        getattr(self, stat)[int(name[len(stat) :]) - 1] = number
+
+    def _batch_size(self, features: list[Value]) -> int:
+        """The batch size, if it is at least 2 for every feature (the variance over one
+        example is 0), else an error saying what to do."""
+        sizes = {f.data.size if isinstance(f.data, np.ndarray) else 0 for f in features}
+        if len(sizes) == 1 and min(sizes) >= 2:
+            return sizes.pop()
+        got = {0: "one example (numbers, not a batch)", 1: "a batch of 1 example"}.get(
+            max(sizes) if len(sizes) == 1 else -1, "features of different batch sizes"
+        )
+        who = f"BatchNorm {self.name}" if self.name else "BatchNorm"
+        raise ValueError(
+            f"{who} in training mode normalizes each feature over the batch, so it needs a "
+            f"batch of at least 2 examples (a 2-D array, one row per example); got {got}. "
+            "Train on batches of 2 or more (fit's batch_size >= 2), or call model.eval() "
+            "first to use the running statistics"
+        )
 
 
 def activate(x: Value, activation: str) -> Value:
@@ -375,8 +531,9 @@ def activate(x: Value, activation: str) -> Value:
 
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
-    """Write the model as JSON (format, version, architecture, parameters), atomically: the
-    file is either the complete new model or untouched."""
+    """Write the model as JSON (format, version, architecture, parameters, and buffers if it
+    has any: BatchNorm's running statistics), atomically: the file is either the complete new
+    model or untouched."""
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save {path}: the folder {path.parent} does not exist")
@@ -386,10 +543,13 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
         "architecture": model.architecture(),
         "parameters": model.state_dict(),
     }
+    if buffers := model.buffer_dict():  # BatchNorm's running statistics (a model without
+        document["buffers"] = buffers  # any writes the same file as before they existed)
     try:
         text = json.dumps(document, indent=1, allow_nan=False)
     except ValueError:
-        bad = [name for name, number in document["parameters"].items() if not math.isfinite(number)]
+        numbers = {**document["parameters"], **buffers}
+        bad = [name for name, number in numbers.items() if not math.isfinite(number)]
         raise ValueError(
             f"cannot save {path}: parameters {_few(bad)} are not finite numbers"
         ) from None
@@ -397,8 +557,9 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
 
 
 def load(path: str | os.PathLike[str]) -> Module:
-    """Read a model written by `save`. A truncated, corrupt or mismatching file is an error
-    that names the file and the problem."""
+    """Read a model written by `save`. A truncated, corrupt or mismatching file (a BatchNorm
+    model's without its running statistics too) is an error that names the file and the
+    problem."""
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -415,13 +576,14 @@ def load(path: str | os.PathLike[str]) -> Module:
             f"this microgradx reads version {VERSION}"
         )
     architecture, parameters = document.get("architecture"), document.get("parameters")
-    builders = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
+    builders = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron, "BatchNorm": BatchNorm}
     if not isinstance(architecture, dict) or architecture.get("type") not in builders:
         raise ValueError(f"{path}: the architecture must name a type among {sorted(builders)}")
     arguments = {key: value for key, value in architecture.items() if key != "type"}
     try:
         model: Module = builders[architecture["type"]](**arguments)
         model.load_state_dict(parameters)  # type: ignore[arg-type]  # checked there
+        model.load_buffer_dict(document.get("buffers", {}))  # BatchNorm's running statistics
     except (TypeError, ValueError, OverflowError, RecursionError) as error:
         raise ValueError(f"{path}: {error}") from None
     return model
@@ -488,6 +650,29 @@ def _draw(init: str, activation: str, nin: int, nout: int, rng: np.random.Genera
         return rng.uniform(-1, 1, nin)
     scale = math.sqrt(2 / nin) if init == "he" else math.sqrt(2 / (nin + nout))
     return rng.normal(0, scale, nin)
+
+
+def _checked_state(own: Mapping[str, Any], state: Any, what: str) -> dict[str, float]:
+    """state's numbers for exactly own's names, as floats; else an error saying which names
+    are missing or unexpected, or which entry is not a finite number (what: "parameter")."""
+    dict_name = "state dict" if what == "parameter" else f"{what} dict"
+    if not isinstance(state, Mapping):
+        raise TypeError(f"a {dict_name} maps {what} names to numbers, got {type(state).__name__}")
+    missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+    if missing or unexpected:
+        raise ValueError(
+            f"the {dict_name} does not match this model ({len(own)} {what}s, {len(state)} "
+            f"given): missing {_few(missing)}, unexpected {_few(unexpected)}"
+        )
+    for name in own:
+        number = state[name]
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, (int, float))
+            or not math.isfinite(number)
+        ):
+            raise ValueError(f"{what} {name!r} must be a finite number, got {number!r}")
+    return {name: float(state[name]) for name in own}
 
 
 def _few(names: Sequence[str], limit: int = 5) -> str:
