@@ -234,6 +234,7 @@ def fit(
     call = _Callbacks([("progress", {hook: getattr(report, hook) for hook in HOOKS}), *checked])
     rng = np.random.default_rng(seed)
     history, best_loss, best = History(), math.inf, [p.data for p in parameters]
+    best_buffers = model.buffer_dict()  # BatchNorm's running statistics go with the weights
     state = TrainingState(model, optimizer, history, epochs)
     try:
         call("on_train_start", state)
@@ -281,6 +282,7 @@ def fit(
             if watched < best_loss:
                 best_loss, history.best_epoch = watched, epoch
                 best = [p.data for p in parameters]  # the best weights so far
+                best_buffers = model.buffer_dict()
             if early_stopping and epoch - (history.best_epoch or 0) >= early_stopping:
                 state.stop = history.stopped_early = True
                 history.stopped_by = "early stopping"
@@ -288,6 +290,7 @@ def fit(
         if early_stopping:
             for parameter, data in zip(parameters, best):
                 parameter.data = data
+            model.load_buffer_dict(best_buffers)
             history.restored_best = True
     finally:
         model.eval()

@@ -352,3 +352,30 @@ def test_a_failed_load_buffer_dict_leaves_the_model_unchanged() -> None:
     assert (
         model.layers[0].norm is not None and model.layers[0].norm.running_var.tolist() == [2.0] * 3
     )
+
+
+def test_early_stopping_restores_the_running_statistics_of_the_best_epoch() -> None:
+    X, y = data.make_moons(120, noise=0.3, seed=1)
+    model = nn.MLP(2, [8, 1], batch_norm=True, seed=1)
+    seen: dict[int, dict[str, float]] = {}
+
+    class Keep(train.Callback):
+        def on_epoch_end(self, state: train.TrainingState) -> None:
+            seen[state.epoch] = model.buffer_dict()
+
+    history = train.fit(
+        model,
+        X[:80],
+        y[:80],
+        losses.binary_cross_entropy_with_logits,
+        optim.SGD(model, lr=2.0),
+        epochs=40,
+        batch_size=16,
+        validation=(X[80:], y[80:]),
+        early_stopping=3,
+        progress=False,
+        seed=0,
+        callbacks=[Keep()],
+    )
+    assert history.best_epoch is not None and history.best_epoch < history.epochs
+    assert model.buffer_dict() == seen[history.best_epoch] != seen[history.epochs]
