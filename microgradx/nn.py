@@ -130,6 +130,7 @@ class Module:
         errors show it); each module's scope sits inside its parent's, as the modules do."""
         for name, module in self.named_modules():
             module.name, module.scope.name = name, name or type(module).__name__
+            module.scope.parameters = tuple(module.parameters())  # (pictures show their grads)
             for _, child in module._children():
                 child.scope.parent = module.scope
         for name, parameter in self.named_parameters():
@@ -217,6 +218,7 @@ class Neuron(Module):
             ]
             self.b = Value(0.0, label="b")
         self.scope.detail = f"{activation} neuron, {nin + 1} parameters"
+        self.scope.parameters = (*self.w, self.b)
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         return zip(_neuron_names(len(self.w)), [*self.w, self.b])
@@ -453,6 +455,7 @@ class BatchNorm(Module):
             self.beta = [Value(0.0, label=f"beta{i + 1}") for i in range(self.n)]
         self.running_mean, self.running_var = np.zeros(self.n), np.ones(self.n)
         self.scope.detail = f"batch norm of {self.n} features, {2 * self.n} parameters"
+        self.scope.parameters = (*self.gamma, *self.beta)
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         names = [f"{which}{i + 1}" for which in ("gamma", "beta") for i in range(self.n)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import ContextDecorator
+from typing import Any
 
 from microgradx.engine import recording
 
@@ -38,15 +39,17 @@ class enable_grad(no_grad):
 
 class Scope:
     """A named part of a computation: a neuron, a layer, a loss. Every node made while it is
-    open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
-    `kind` is what it is ("neuron": `collapse="neuron"` draws it as one box); `detail` says
-    more for pictures ("relu neuron, 3 parameters"); scopes made earlier number lower."""
+        open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
+        `kind` is what it is ("neuron": `collapse="neuron"` draws it as one box); `detail` says
+        more for pictures ("relu neuron, 3 parameters"); `parameters` are the module's parameters
+    (pictures show their gradients); scopes made earlier number lower."""
 
-    __slots__ = ("detail", "kind", "name", "number", "parent")
+    __slots__ = ("detail", "kind", "name", "number", "parameters", "parent")
     _made = itertools.count()
 
     def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
         self.name, self.kind, self.parent, self.detail = name, kind, parent, ""
+        self.parameters: tuple[Any, ...] = ()  # a module's own Values, in its order (nn sets)
         self.number = next(Scope._made)
 
     def __repr__(self) -> str:

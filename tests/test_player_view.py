@@ -544,3 +544,28 @@ def test_a_chinese_label_is_drawn_with_its_own_glyphs(browser: Any, tmp_path: Pa
             return Array.from(g.getImageData(0, 0, 40, 40).data).join(","); })"""
     )
     assert pixels[0] != pixels[1]
+
+
+def test_a_layers_box_shows_its_parameters_gradients_once_they_are_known(
+    browser: Any, tmp_path: Path
+) -> None:
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    loss = losses.mse(model([0.5, -1.0]), 1.0)
+    path = tmp_path / "layers.html"
+    viz.save_html(loss, path, collapse="layer")
+    player = Player(browser, loss, tmp_path, document=path.read_text(encoding="utf-8"))
+    box = Scene(loss, "layer").group_ids[model.layers[0].scope]
+    read = """id => { const g = document.getElementById(id);
+        return [Array.from(g.getElementsByTagName("text")).map(t => t.textContent),
+                g.querySelector("polygon, path").getAttribute("fill")]; }"""
+    texts, colour = player.doc.evaluate(read, box)
+    assert texts[2] == "|grad| mean ? of 9 parameters" and colour == "#ffffff"
+    player.press("End")
+    texts, colour = player.doc.evaluate(read, box)
+    loss.backward()
+    size = sum(abs(p.grad) for p in model.layers[0].parameters()) / 9
+    assert texts[2] == f"|grad| mean {number(size)} of 9 parameters"
+    assert colour == "#fff3b0"  # the last step's own box
+    player.press("ArrowLeft")  # one step back: it receives its gradient, not yet its own
+    assert player.doc.evaluate(read, box) == [[*texts[:2], "|grad| mean ? of 9 parameters"],
+                                              "#dbe9f6"]  # fmt: skip

@@ -296,3 +296,34 @@ def test_save_passes_collapse_and_expand_loss_to_every_format(tmp_path: Path) ->
     assert "1.000e-12" in html.unescape((tmp_path / "net.svg").read_text(encoding="utf-8"))
     frames_ = viz.save_frames(loss, tmp_path / "frames", collapse=LAYER)
     assert len(frames_) == len(viz.backprop_steps(loss, collapse=LAYER))
+
+
+def test_a_neurons_box_names_its_own_parameters_and_only_them() -> None:
+    for expanded in (False, True):  # (expanded: the parameters are not in the graph's order)
+        model = nn.MLP(2, [2, 1], activation="tanh", seed=0, expanded=expanded, dropout=0.5)
+        loss = losses.mse(model([0.5, -1.0]), 1.0)  # training mode: dropout masks inside
+        loss.backward()
+        scene = Scene(loss, NEURON)
+        for neuron in model.layers[0].neurons:
+            known = {p: p.grad for p in neuron.parameters()}
+            w1, w2, b = (number(p.grad) for p in (*neuron.w, neuron.b))
+            shown = scene.parameter_grads(neuron.scope, known)
+            assert shown == f"w.grad {w1} {w2} b.grad {b}"
+        layer = model.layers[0].scope
+        assert scene.parameter_grads(layer, {}) == "|grad| mean ? of 6 parameters"
+
+
+def test_a_layers_step_gives_no_single_out_grad_and_a_loss_computes_in_one_line() -> None:
+    model = nn.MLP(2, [3, 1], output_activation="sigmoid", seed=0)
+    loss = losses.binary_cross_entropy(model([0.5, -1.0]), 1)
+    steps = viz.backprop_steps(loss, collapse=LAYER, include_forward=True)
+    first = next(s for s in steps if s.kind == "backward" and s.caption.startswith("layers.0"))
+    assert first.caption.splitlines()[0] == "layers.0 (3 neurons, 9 parameters)"
+    assert "neurons.0.w1.grad += " in first.caption  # the layer's own names
+    (computes,) = [s.caption for s in steps if s.caption.startswith("binary_cross_entropy = ")
+                   and s.kind == "forward"]  # fmt: skip
+    head, given = computes.splitlines()
+    assert given == f"  from layers.1.neurons.0 = {number(model([0.5, -1.0]).data)}"
+    assert "e-12" not in computes and head.endswith(f"= {number(loss.data)}")
+    seed = next(s for s in steps if s.kind == "seed")  # the loss's value, named after it
+    assert seed.caption.startswith("binary_cross_entropy.grad = 1")

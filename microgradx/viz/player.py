@@ -236,7 +236,7 @@ def player_html(
         "data": _texts(scene, start_data, "data", "out"),
         "grads": _texts(scene, dict.fromkeys(scene.order, WAITING), "grad", "out.grad"),
         "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in params},
-        "slots": {box: [2, 3, 4] for box in scene.group_ids.values()},
+        "slots": {box: _slots(scene, group) for group, box in scene.group_ids.items()},
     }
     payload = json.dumps({"start": start, "steps": steps}, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -256,6 +256,14 @@ def _texts(scene: Scene, texts: dict[Value, str], field: str, output: str) -> di
         elif scene.outputs[scene.group[node]] == [node]:
             found[scene.box(node)] = text.replace(field, output, 1)
     return found
+
+
+def _slots(scene: Scene, group: Scope) -> list[int | None]:
+    """Which text of a group's box shows its data, its gradient and its parameters' gradients
+    (after its name and detail): a layer has no output of its own, only parameters."""
+    if len(scene.outputs[group]) == 1:
+        return [2, 3, 4]
+    return [None, None, 2]
 
 
 def _arrows(scene: Scene, step: Step) -> list[str]:

@@ -80,6 +80,13 @@ class Scene:
         in_order = sorted(set(self.group.values()), key=lambda scope: (scope.number, scope.name))
         self.group_ids = {scope: f"g{i}" for i, scope in enumerate(in_order)}  # model order
         self.outputs = _outputs(self.order, self.group)
+        for group, outputs in self.outputs.items():  # a loss's value: named after the loss
+            if group.kind == LOSS and len(outputs) == 1 and not outputs[0].label:
+                taken, name, i = set(self.names.values()), group.name, 1
+                while name in taken:  # a second mse: mse#2
+                    i += 1
+                    name = f"{group.name}#{i}"
+                self.names[outputs[0]] = name
         self.members: dict[Scope, list[Value]] = {scope: [] for scope in self.group_ids}
         for node in self.order:
             if node in self.group:
@@ -100,8 +107,9 @@ class Scene:
             )
 
     def parameters(self, scope: Scope) -> list[Value]:
-        """The inputs made inside a neuron or layer: its weights and biases."""
-        return [n for n in self.members[scope] if n.op is None] if scope.kind != LOSS else []
+        """A neuron's or a layer's parameters in this graph, in the module's order (its scope
+        lists them: weights, then bias; a dropout mask made inside is not one)."""
+        return [p for p in scope.parameters if p in self.ids]
 
     def box_of(self, box: str) -> Value | Scope:
         """The node or group that the box with this id shows."""

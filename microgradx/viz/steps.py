@@ -192,6 +192,12 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
     what passed inside it, what its parameters received and what its inputs received."""
     head = group.name + (f" ({group.detail})" if group.detail else "")
     outputs = scene.outputs[group]
+    if run[0].kind == "forward" and group.kind == LOSS:  # its value from its inputs
+        inputs = dict.fromkeys(p for n in scene.members[group] for p in n.parents
+                               if scene.group.get(p) is not group)  # fmt: skip
+        given = ", ".join(f"{scene.names[p]} = {number(p.data)}" for p in inputs)
+        formula = f" = {group.detail}" if group.detail else ""
+        return f"{group.name}{formula} = {number(outputs[0].data)}\n  from {given}"
     if run[0].kind == "forward":
         computed = [s.caption for s in run if s.node.op is not None]
         out = f"; out = {number(outputs[0].data)}" if len(outputs) == 1 else ""
@@ -199,14 +205,15 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
         return f"{head} computes{out}\n{body}"
     if group.kind == LOSS:
         return _loss_caption(scene, group, run)
-    own = "its parameters"  # the inputs made inside a neuron or a layer
-    kinds: dict[str, list[str]] = {"inside it": [], own: [], "its inputs": []}
+    own = set(scene.parameters(group))  # its weights and biases
+    kinds: dict[str, list[str]] = {"inside it": [], "its parameters": [], "its inputs": []}
     for step in run:
         for line, edge in zip(step.caption.split("\n"), step.contributions):
             inside = scene.group.get(edge.parent) is group
-            kind = "its inputs" if not inside else "inside it"
-            kinds[own if inside and edge.parent.op is None else kind].append(line)
-    out = f": out.grad = {number(run[0].upstream)}" if run[0].node in outputs else ""
+            kind = "its parameters" if edge.parent in own else "inside it" if inside else ""
+            kinds[kind or "its inputs"].append(line)
+    single = outputs == [run[0].node]  # a neuron's out.grad (a layer has one per neuron)
+    out = f": out.grad = {number(run[0].upstream)}" if single else ""
     lines = [f"{head}{out}"]
     for kind, found in kinds.items():
         if found:
@@ -237,12 +244,27 @@ def _loss_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
 
 
 def _own_names(scene: Scene, group: Scope, text: str) -> str:
-    """A neuron's names in its own terms: its output "out", its weighted sum "z", its
-    parameters w1, w2, b (without the neuron's name in front)."""
-    if group.kind != NEURON:
+    """A neuron's or a layer's names in its own terms, without its name in front (w1, b;
+    neurons.0.w1 in a layer); in a neuron, its output is "out" and its weighted sum "z"."""
+    if group.kind not in (NEURON, LAYER):
         return text
     members = scene.members[group]
     short = {scene.names[n]: scene.names[n].removeprefix(f"{group.name}.") for n in members}
+    sums = [n for n in members if n.op is not None and n.op.short == "z"]
+    if group.kind == NEURON and len(sums) == 1:
+        short[scene.names[sums[0]]] = "z"
+    if group.kind == NEURON and len(scene.outputs[group]) == 1:
+        short[scene.names[scene.outputs[group][0]]] = "out"
+    for name in sorted(short, key=len, reverse=True):  # layers.0.neurons.1.w1 before its head
+        if short[name] != name:
+            text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
+    return text
+    members = scene.members[group]
+    short = {scene.names[n]: scene.names[n].removeprefix(f"{group.name}.") for n in members}
+    if group.kind == LAYER:  # neurons.0.w1 in layers.1
+        for name in sorted(short, key=len, reverse=True):
+            text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
+        return text
     sums = [n for n in members if n.op is not None and n.op.short == "z"]
     if len(sums) == 1:
         short[scene.names[sums[0]]] = "z"
