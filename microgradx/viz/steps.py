@@ -180,7 +180,9 @@ def _by_box(scene: Scene, steps: list[Step]) -> list[Step]:
             continue
         edges = tuple(edge for step in run for edge in step.contributions)
         caption = _group_caption(scene, group, run)
-        merged.append(Step(first.kind, first.node, first.upstream, edges, caption))
+        outputs = scene.outputs[group]  # forward, the step is the output's (not a weight's)
+        node = outputs[0] if first.kind == "forward" and len(outputs) == 1 else first.node
+        merged.append(Step(first.kind, node, first.upstream, edges, caption))
     return merged
 
 
