@@ -1,8 +1,8 @@
 // The step-by-step player: one module for the offline page (player.html inlines it) and for
-// the live widget in a notebook (live.py sends it as the widget's module).
+// the live widget in a notebook (widget.py sends it as the widget's module).
 //
 //     const player = mount(root, film);   // root holds view.html's markup and dot's picture
-//     player.update(film);                // new texts for the same layout (the live widget)
+//     player.update(film);                // new texts for the same layout (the live widget, widget.py)
 //     player.show(k); player.destroy();
 //
 // Everything is scoped to root: elements are looked up inside it (two players on one page, or
