@@ -15,6 +15,7 @@ with every gradient known, which a saved notebook shows where nothing runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -82,7 +83,7 @@ class Live(anywidget.AnyWidget):
             {g: _pad(t, t + FIGURE_SPACE * (len(t) // 2)) for g, t in params.items()},
         )
         sliders = [
-            {"name": name, "low": low, "high": high, "step": (high - low) / 200}
+            {"name": name, "low": low, "high": high, "step": _step(low, high)}
             for name, (low, high) in ranges.items()
         ]
         super().__init__(view=view_html(svg), inputs=sliders, height=height, **self._state())
@@ -220,6 +221,11 @@ def _range(name: str, spec: float | tuple[float, float, float]) -> Range:
         return value, min(low, value), max(high, value)
     value = float(spec)
     return (value, *_around(value))
+
+
+def _step(low: float, high: float) -> float:
+    """A slider's step: a round number (0.01, 0.1, ...), a hundred or more steps across."""
+    return float(10 ** math.floor(math.log10((high - low) / 100)))
 
 
 def _around(value: float) -> tuple[float, float]:
