@@ -106,8 +106,20 @@ def run_live_cell(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
-    page.keyboard.press("Shift+Enter")
+    from playwright.sync_api import TimeoutError as Timeout
+
+    prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
+    for attempt in range(3):  # a key pressed while the editor is still starting can be lost
+        page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+        page.keyboard.press("Shift+Enter")
+        try:  # the prompt shows [*] (running) or [1] (done) once the cell was sent
+            prompt.filter(has_text="[").filter(has_text="]").filter(has_not_text="[ ]").wait_for(
+                timeout=15_000
+            )
+            break
+        except Timeout:
+            if attempt == 2:
+                raise
     page.wait_for_selector('.mgx-live [id="counter"]:not(:empty)', timeout=60_000)
 
 
