@@ -109,13 +109,14 @@ def run_live_cell(page: Any, url: str) -> None:
     from playwright.sync_api import TimeoutError as Timeout
 
     prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
-    for attempt in range(3):  # a key pressed while the editor is still starting can be lost
-        page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
-        page.keyboard.press("Shift+Enter")
+    run = page.locator(
+        '.jp-NotebookPanel-toolbar [data-command="notebook:run-cell-and-select-next"]'
+    )
+    for attempt in range(3):  # a click while the notebook is still starting can be lost
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        run.first.click()
         try:  # the prompt shows [*] (running) or [1] (done) once the cell was sent
-            prompt.filter(has_text="[").filter(has_text="]").filter(has_not_text="[ ]").wait_for(
-                timeout=15_000
-            )
+            prompt.filter(has_text="[").filter(has_not_text="[ ]").wait_for(timeout=10_000)
             break
         except Timeout:
             if attempt == 2:
