@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from microgradx import errors, ops
-from microgradx.engine import Value, backpropagate, record
+from microgradx.engine import Value, backpropagate, record, topological_order
 from microgradx.errors import as_data
 from microgradx.recording import enable_grad
 
@@ -25,6 +25,16 @@ _nesting = threading.local()  # how many grad() calls this thread is inside
 def apply(op: ops.Op, *operands: Any) -> Value:
     """Compute one row of the op table on Values (or numbers) and record the result."""
     return record(op, tuple(x if isinstance(x, Value) else Value(x) for x in operands))
+
+
+def recompute(root: Value) -> Value:
+    """Run every node's forward again, inputs first, on its inputs' data as it is now (after a
+    slider or an optimizer changed an input): the same nodes, new data. Gradients are left as
+    they were; call backward() again (after zeroing the inputs' grads) for the new ones."""
+    for node in topological_order(root, inputs=False):
+        if node.op is not None:  # the row's forward, checked as when it was first recorded
+            node.data = record(node.op, node.parents).data
+    return root
 
 
 def weighted_sum(ws: Iterable[Any], xs: Iterable[Any], b: Any = 0.0) -> Value:

@@ -5,6 +5,7 @@ derandomized so that a CI failure reproduces). Choose one with HYPOTHESIS_PROFIL
 
 Tests that need an outside program (`dot`, Chromium) call `need(program)`: on a user's
 machine without it they skip; in CI (CI=true) they fail, so a missing install step cannot hide.
+`need_module(name)` does the same for an optional Python package (anywidget, jupyterlab).
 `need_font(lang)` does the same for a font with that language's glyphs (fonts-noto-cjk for "zh").
 """
 
@@ -37,6 +38,18 @@ def need(program: str) -> None:
     """Skip the test when `program` is missing, unless this is CI, where that is a failure."""
     if shutil.which(program) is None:
         message = f"`{program}` is not installed (make test installs it)"
+        if IN_CI:
+            pytest.fail(f"{message}: in CI this is an error, not a skip")
+        pytest.skip(message)
+
+
+def need_module(name: str) -> None:
+    """Skip the test when the Python package `name` is missing (an optional extra), unless this
+    is CI, where that is a failure."""
+    try:
+        __import__(name)
+    except ImportError:
+        message = f"the Python package {name!r} is not installed (make test installs it)"
         if IN_CI:
             pytest.fail(f"{message}: in CI this is an error, not a skip")
         pytest.skip(message)

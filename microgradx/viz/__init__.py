@@ -5,6 +5,7 @@
     viz.backprop_steps(y)               # every step, with its chain-rule arithmetic
     viz.save_html(y, "backprop.html")   # the step-by-step player, one offline HTML file
     viz.player(y)                       # the same player in a notebook cell
+    viz.live(f, x=2.0, w=-3.0)          # live: sliders, forward and backward run again
     viz.save(y, "graph.svg")            # the suffix picks: .dot .svg .png .pdf .html .gif
     viz.draw(error)                     # a GradcheckError: its graph, offending inputs in red
 
@@ -46,6 +47,7 @@ __all__ = [
     "Step",
     "backprop_steps",
     "draw",
+    "live",
     "player",
     "save",
     "save_frames",
@@ -106,6 +108,14 @@ def to_dot(
         local_grads=show_local_grads,
         legend=legend,
     )
+
+
+def live(target: Any, example: Any = None, **options: Any) -> Any:
+    """The graph live in a notebook (needs anywidget: pip install 'microgradx[widget]'):
+    live(f, x=2.0, w=(-3.0, -5, 5)) or live(model, example); see microgradx.viz.widget."""
+    from microgradx.viz.widget import live as make  # imported here: anywidget is optional
+
+    return make(target, example, **options)
 
 
 def draw(root: Value | GradcheckError, **options: object) -> graphviz.Digraph:

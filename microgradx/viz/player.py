@@ -212,8 +212,26 @@ def player_html(
         assert root is not None
         film = frames(root, include_forward, max_nodes, collapse, expand_loss)
     scene = film.scene
-    data, grads, params = film.widest()
-    svg = _svg(scene, data, grads, params)
+    svg = _svg(scene, *film.widest())
+    payload = json.dumps(film_data(film), ensure_ascii=False)
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    heading = html.escape(title or f"Backpropagation through {scene.names[scene.root]}")
+    parts = {
+        "title": heading,
+        "css": source("player.css"),
+        "view": view_html(svg),
+        "steps": payload,
+        "script": source("player.js"),
+    }  # one pass over the template: no text put in is read again
+    return re.sub(
+        r"\{(title|css|view|steps|script)\}", lambda m: parts[m.group(1)], source("player.html")
+    )
+
+
+def film_data(film: Frames) -> dict[str, Any]:
+    """The steps as the player's script reads them (JSON): texts by box id, the start's and
+    what each step changes, with its caption, arrows and the boxes it paints."""
+    scene = film.scene
     steps = []
     for step, (data_changes, grad_changes), param_changes in zip(
         film.steps, film.changes, film.params
@@ -231,19 +249,25 @@ def player_html(
                 "accumulated": [scene.box(c.parent) for c in step.contributions if c.accumulated],
             }
         )
-    start_data = {n: "data ?" if film.start[n] == "data ?" else data[n] for n in scene.order}
+    groups = [g for g in scene.group_ids if scene.parameters(g)]
     start = {
-        "data": _texts(scene, start_data, "data", "out"),
+        "data": _texts(scene, film.start, "data", "out"),
         "grads": _texts(scene, dict.fromkeys(scene.order, WAITING), "grad", "out.grad"),
-        "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in params},
+        "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in groups},
         "slots": {box: _slots(scene, group) for group, box in scene.group_ids.items()},
     }
-    payload = json.dumps({"start": start, "steps": steps}, ensure_ascii=False)
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    heading = html.escape(title or f"Backpropagation through {scene.names[scene.root]}")
-    template = (resources.files("microgradx.viz") / "player.html").read_text(encoding="utf-8")
-    parts = {"title": heading, "svg": svg, "steps": payload}  # one pass: no text is read twice
-    return re.sub(r"\{(title|svg|steps)\}", lambda match: parts[match.group(1)], template)
+    return {"start": start, "steps": steps}
+
+
+def view_html(svg: str) -> str:
+    """The player's controls, caption, frame (holding the picture) and help, as markup."""
+    return source("view.html").replace("{svg}", svg, 1)  # (svg's own text is not searched)
+
+
+@functools.cache
+def source(name: str) -> str:
+    """A file of the player that ships with the package: player.js, player.css, the templates."""
+    return (resources.files("microgradx.viz") / name).read_text(encoding="utf-8")
 
 
 def _texts(scene: Scene, texts: dict[Value, str], field: str, output: str) -> dict[str, str]:

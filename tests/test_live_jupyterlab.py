@@ -1,0 +1,169 @@
+"""viz.live end to end in a real JupyterLab: the server on a loopback port with a token and a
+temporary root folder, Debian's Chromium (Playwright) opens a notebook, runs a cell with
+viz.live, moves a slider, and sees the kernel's new gradient on the graph. The server is
+always stopped. Skips where JupyterLab, anywidget or Chromium are missing; fails in CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from conftest import CHROMIUM, CHROMIUM_FLAGS, need, need_module
+
+import microgradx
+from microgradx import Value
+
+CELL = """from microgradx import viz
+live = viz.live(lambda x, w: (x * w).tanh(), x=(2.0, -3, 3), w=(-0.5, -2, 2), height=460)
+live"""
+
+
+def notebook(cells: list[str]) -> dict[str, Any]:
+    return {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+             "outputs": [], "source": source}
+            for i, source in enumerate(cells)
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def jupyterlab(root: Path) -> Iterator[str]:
+    """A JupyterLab server serving root, only on 127.0.0.1; yields its URL with the token.
+    Its settings, runtime files and kernels' IPython folder are kept inside root's parent."""
+    port, token = free_port(), secrets.token_hex(16)
+    home = root.parent / "jupyter-home"
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        # the kernel imports this checkout's microgradx
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(microgradx.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
+        "--ServerApp.terminals_enabled=False",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root: Jupyter asks for this
+        command.append("--allow-root")
+    log = (root.parent / "jupyterlab.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the server answers (its API needs the token)
+            if server.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"jupyter lab did not answer: see {log.name}") from None
+                time.sleep(0.25)
+        yield f"{url}/lab/tree/live.ipynb?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def run_live_cell(page: Any, url: str) -> None:
+    """Open the notebook, wait for its kernel, run its one cell, wait for the widget's view."""
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    from playwright.sync_api import TimeoutError as Timeout
+
+    prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
+    run = page.locator(
+        '.jp-NotebookPanel-toolbar [data-command="notebook:run-cell-and-select-next"]'
+    )
+    for attempt in range(3):  # a click while the notebook is still starting can be lost
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        run.first.click()
+        try:  # the prompt shows [*] (running) or [1] (done) once the cell was sent
+            prompt.filter(has_text="[").filter(has_not_text="[ ]").wait_for(timeout=10_000)
+            break
+        except Timeout:
+            if attempt == 2:
+                raise
+    page.wait_for_selector('.mgx-live [id="counter"]:not(:empty)', timeout=60_000)
+
+
+def grad_texts(page: Any) -> list[str]:
+    return list(
+        page.evaluate(
+            """() => Array.from(document.querySelectorAll(".mgx-live #graph svg .node text"))
+            .map(t => t.textContent).filter(t => t.startsWith("grad"))"""
+        )
+    )
+
+
+def test_a_slider_in_jupyterlab_moves_the_kernels_gradients_onto_the_graph(
+    tmp_path: Path,
+) -> None:
+    need_module("jupyterlab")
+    need_module("anywidget")
+    need(CHROMIUM)
+    need("dot")
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "live.ipynb").write_text(json.dumps(notebook([CELL])), encoding="utf-8")
+    with jupyterlab(root) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            run_live_cell(page, url)
+            x, w = Value(2.0), Value(-0.5)
+            (x * w).tanh().backward()
+            before = grad_texts(page)
+            assert f"grad {x.grad:#.4g}" in before  # the kernel's numbers, drawn
+            page.locator('.mgx-live input[aria-label="x"]').fill("0.5")
+            x, w = Value(0.5), Value(-0.5)
+            (x * w).tanh().backward()
+            page.wait_for_function(
+                """wanted => Array.from(document.querySelectorAll(".mgx-live #graph .node text"))
+                .some(t => t.textContent === wanted)""",
+                arg=f"grad {w.grad:#.4g}",
+                timeout=30_000,
+            )
+            after = grad_texts(page)
+            assert f"grad {x.grad:#.4g}" in after and after != before
+        finally:
+            browser.close()
