@@ -6,12 +6,10 @@ changed: a moved slider rewrites the graph's texts; views stay apart."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, need
 
 from microgradx import Value, viz
 
@@ -55,18 +53,6 @@ window.show = async function (id) {
   window.views.push(el);
 };
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need("dot")
-    need(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def neuron(x: Value, w: Value) -> Value:

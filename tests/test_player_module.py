@@ -4,27 +4,11 @@ page keep apart (their boxes share ids), and keys reach a player only while it h
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, need
-
 from microgradx import Value
 from microgradx.viz.player import _svg, film_data, frames, source, view_html
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need("dot")
-    need(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def graphs() -> list[Value]:
