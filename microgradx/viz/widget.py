@@ -3,7 +3,7 @@ backward again on the same graph; every value and gradient on the picture change
 
     viz.live(lambda x, w: (x * w).tanh(), x=2.0, w=(-3.0, -5, 5))   # a number, or (it, low, high)
     viz.live(model, [0.5, -1.0])                # an nn model at one example: inputs and weights
-    train.fit(..., callbacks=[viz.live(model, example, every=10)])   # training, as it happens
+    train.fit(..., callbacks=[viz.live(model, example, X=X, y=y)])   # training, as it happens
 
 An anywidget (`pip install 'microgradx[widget]'`): its view is the step-by-step player (the
 same module, player.js) on a layout made once, with a slider for each input and parameter.
@@ -11,13 +11,19 @@ Python owns the numbers: a slider sets `values`, the engine recomputes (function
 and walks backward (the player's own steps), and `film`, `grads` and `output` go back to the
 view, which rewrites texts only. Its display data also carries a picture (SVG) of the graph
 with every gradient known, which a saved notebook shows where nothing runs.
+
+As a training callback it also shows, once training starts, the loss curve so far (`curve`)
+and, for a model of 2 inputs, its output over a grid of the input plane (`grid`): the decision
+boundary, with the training points X, y if given. Both follow the graph every `every` steps.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 try:
     import anywidget
@@ -30,6 +36,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
 from microgradx.engine import Value, backpropagate
 from microgradx.functional import recompute
 from microgradx.nn import Module
+from microgradx.recording import no_grad
+from microgradx.train import decision_threshold, evaluating
 from microgradx.viz.player import (
     Frames,
     _last_picture,
@@ -44,6 +52,9 @@ from microgradx.viz.scene import FIGURE_SPACE, number
 
 ROOM = "-0.000e-00"  # the widest number a box may show (number() writes 4 figures): boxes fit it
 Range = tuple[float, float, float]  # (value, low, high)
+CURVE_POINTS = 200  # the loss curve sent: at most about this many step losses
+GRID = 32  # the decision boundary: the model's output on GRID x GRID points (8 KB as float64)
+PLANE = (-1.5, 1.5, -1.5, 1.5)  # the input plane drawn when no X is given: x1 from, to; x2 ...
 
 
 class Live(anywidget.AnyWidget):
@@ -60,6 +71,17 @@ class Live(anywidget.AnyWidget):
     output = traitlets.Float(0.0).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)  # why the last move was refused ("" if it was not)
     height = traitlets.Int(560).tag(sync=True)  # px
+    # while training (fit(callbacks=[live])): the panels beside the graph; hidden until then
+    training = traitlets.Bool(False).tag(sync=True)
+    curve: traitlets.List[float] = traitlets.List().tag(sync=True)  # sample_losses(step_loss)
+    steps = traitlets.Int(0).tag(sync=True)  # optimizer steps so far (the curve's last x)
+    # the model's output on the grid, row by row from the top (x2 high) and left (x1 low):
+    # GRID * GRID little-endian float64 (sent as binary); empty unless the model has 2 inputs
+    grid = traitlets.Bytes(b"").tag(sync=True)
+    grid_size = traitlets.Int(0).tag(sync=True)
+    plane: traitlets.List[float] = traitlets.List().tag(sync=True)  # [x1 low, high, x2 low, high]
+    threshold = traitlets.Float(0.0).tag(sync=True)  # train.decision_threshold(model)
+    points: traitlets.List[Any] = traitlets.List().tag(sync=True)  # [x1, x2, 1 if y > 0 else 0]
 
     def __init__(
         self,
@@ -69,11 +91,16 @@ class Live(anywidget.AnyWidget):
         every: int = 10,
         collapse: str | None = None,
         height: int = 560,
+        model: Module | None = None,
+        plane: tuple[float, float, float, float] | None = None,
+        points: Sequence[tuple[float, float, int]] = (),
     ) -> None:
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"every must be a whole number of steps, 1 or more; got {every!r}")
         self._root, self._leaves, self._collapse = root, dict(leaves), collapse
         self.every = every
+        self._model = model  # the boundary's model: one of 2 inputs (else None, no boundary)
+        self._plane = plane
         self._film = frames(root, collapse=collapse)
         data, grads, params = self._film.widest()
         svg = _svg(  # the layout, once: every box wide enough for any number it may show
@@ -86,7 +113,16 @@ class Live(anywidget.AnyWidget):
             {"name": name, "low": low, "high": high, "step": _step(low, high)}
             for name, (low, high) in ranges.items()
         ]
-        super().__init__(view=view_html(svg), inputs=sliders, height=height, **self._state())
+        boundary: dict[str, Any] = {}
+        if model is not None and plane is not None:
+            boundary = {
+                "plane": list(plane),
+                "threshold": decision_threshold(model),
+                "points": [[float(a), float(b), int(c)] for a, b, c in points],
+            }
+        super().__init__(
+            view=view_html(svg), inputs=sliders, height=height, **boundary, **self._state()
+        )
 
     def __repr__(self) -> str:
         scene = self._film.scene
@@ -154,19 +190,63 @@ class Live(anywidget.AnyWidget):
 
     # As a training callback (train.fit(callbacks=[live])): the graph follows the weights.
 
+    def on_train_start(self, state: Any) -> None:
+        """Training begins: show the loss curve and the decision boundary beside the graph."""
+        self._follow(state)
+
     def on_step_end(self, state: Any) -> None:
-        """Every `every` optimizer steps: the example's values and gradients at the new weights."""
+        """Every `every` optimizer steps: the example's values and gradients at the new weights,
+        the loss curve so far and the model's output over the plane."""
         if state.step % self.every == 0:
             self.refresh()
+            self._follow(state)
 
     def on_train_end(self, state: Any) -> None:
         """At the end: the trained (or restored best) weights."""
         self.refresh()
+        self._follow(state)
+
+    def _follow(self, state: Any) -> None:
+        """The panels' numbers now: the sampled step losses and the model's output on the grid."""
+        with self.hold_sync():
+            self.training = True
+            self.curve = sample_losses(state.history.step_loss)
+            self.steps = len(state.history.step_loss)
+            if self._model is not None and self._plane is not None:
+                self.grid = boundary_grid(self._model, self._plane).astype("<f8").tobytes()
+                self.grid_size = GRID
 
     @property
     def film_frames(self) -> Frames:
         """The player's steps at the point shown (viz.player's data, for tests and pictures)."""
         return self._film
+
+
+def sample_losses(step_loss: Sequence[float], most: int = CURVE_POINTS) -> list[float]:
+    """The loss curve sent to the view: every step's loss while there are at most `most`; past
+    that every k-th from the first, k = ceil(len / most), and always the latest."""
+    stride = max(1, math.ceil(len(step_loss) / most))
+    sampled = [float(x) for x in step_loss[::stride]]
+    if step_loss and (len(step_loss) - 1) % stride:
+        sampled.append(float(step_loss[-1]))
+    return sampled
+
+
+def boundary_grid(
+    model: Module, plane: tuple[float, float, float, float], size: int = GRID
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The model's output at size x size points of the plane (x1 from plane[0] to plane[1], left
+    to right; x2 from plane[3] down to plane[2], top to bottom), flat, row by row: in eval mode
+    and without a graph, as train.predict runs it; the model's mode is restored after."""
+    x1 = np.linspace(plane[0], plane[1], size)
+    x2 = np.linspace(plane[3], plane[2], size)
+    columns, rows = np.meshgrid(x1, x2)
+    batch = np.column_stack([columns.ravel(), rows.ravel()])
+    with evaluating(model), no_grad():
+        output = model(batch)
+    if not isinstance(output, Value):
+        raise TypeError("viz.live draws the decision boundary of a model with one output")
+    return np.asarray(output.data, dtype=np.float64).reshape(-1)
 
 
 def live(
@@ -175,14 +255,24 @@ def live(
     every: int = 10,
     collapse: str | None = None,
     height: int = 560,
+    X: Any = None,
+    y: Any = None,
     **inputs: float | tuple[float, float, float],
 ) -> Live:
     """A live graph: live(f, x=2.0, w=(-3.0, -5, 5)) for a function of named numbers (each a
     number, or (number, low, high) for its slider's range), or live(model, example) for an nn
     model at one example (its inputs x1, x2, ... and every parameter get a slider; moving a
     parameter's changes the model's weight). every: refresh every that many optimizer steps
-    when passed to train.fit(callbacks=[...]). collapse="neuron" draws a neuron as one box."""
+    when passed to train.fit(callbacks=[...]); while training the view also shows the loss curve
+    and, for a model of 2 inputs with one output, its decision boundary over the plane X spans
+    (without X: [-1.5, 1.5]²), with the points X coloured by y (1 where y > 0, else 0).
+    collapse="neuron" draws a neuron as one box."""
     given: dict[str, Range] = {}
+    model: Module | None = None
+    plane: tuple[float, float, float, float] | None = None
+    points: list[tuple[float, float, int]] = []
+    if (X is not None or y is not None) and not isinstance(target, Module):
+        raise TypeError("viz.live(model, example, X=X, y=y): X and y are a model's training data")
     if isinstance(target, Module):
         if inputs:
             raise TypeError(f"viz.live(model, example) takes no named inputs; got {list(inputs)}")
@@ -192,6 +282,13 @@ def live(
         leaves = {f"x{i + 1}": Value(x, label=f"x{i + 1}") for i, x in enumerate(numbers)}
         root = target(list(leaves.values()))
         leaves.update(target.named_parameters())
+        if len(numbers) == 2 and isinstance(root, Value):
+            model, plane, points = target, *_plane_and_points(X, y)
+        elif X is not None or y is not None:
+            raise ValueError(
+                f"viz.live: X, y are drawn on the decision boundary of a model of 2 inputs; "
+                f"this example has {len(numbers)} (leave X and y out: the loss curve is shown)"
+            )
     else:
         if example is not None:
             raise TypeError("viz.live(f, x=..., w=...): name f's inputs, as f's parameters")
@@ -209,7 +306,34 @@ def live(
     for name, leaf in leaves.items():
         spec = given.get(name)
         ranges[name] = (spec[1], spec[2]) if spec else _around(float(leaf.data))
-    return Live(root, leaves, ranges, every, collapse, height)
+    return Live(root, leaves, ranges, every, collapse, height, model, plane, points)
+
+
+def _plane_and_points(
+    X: Any, y: Any
+) -> tuple[tuple[float, float, float, float], list[tuple[float, float, int]]]:
+    """The plane to draw (X's extent and a margin of a tenth, or PLANE) and the points (x1, x2,
+    side), after checking X (n rows of 2 finite numbers) and y (n labels)."""
+    if X is None and y is None:
+        return PLANE, []
+    if X is None or y is None:
+        raise TypeError("viz.live: give both X=X and y=y (the training points), or neither")
+    Xa = np.asarray(X, dtype=float)
+    if Xa.ndim != 2 or Xa.shape[1] != 2 or len(Xa) == 0:
+        raise ValueError(f"viz.live: X must be n examples of 2 inputs, shape (n, 2); got {Xa.shape}")
+    if not np.all(np.isfinite(Xa)):
+        raise ValueError("viz.live: X holds a NaN or an infinity")
+    labels = np.asarray(y, dtype=float)
+    if labels.shape != (len(Xa),):
+        raise ValueError(
+            f"viz.live: y must hold one label per example of X ({len(Xa)}); got shape {labels.shape}"
+        )
+    low, high = Xa.min(axis=0), Xa.max(axis=0)
+    margin = np.maximum((high - low) / 10, 0.1)
+    low, high = low - margin, high + margin
+    plane = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    points = [(float(a), float(b), int(c > 0)) for (a, b), c in zip(Xa, labels)]
+    return plane, points
 
 
 def _range(name: str, spec: float | tuple[float, float, float]) -> Range:
