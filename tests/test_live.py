@@ -3,6 +3,7 @@ widget's synced values, gradients and texts exactly the engine's on a freshly bu
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import need
 from hypothesis import given
@@ -109,3 +110,72 @@ def test_bad_calls_say_what_to_pass() -> None:
         viz.live(lambda x: x, x=(1.0, 2.0, 0.0))
     with pytest.raises(ValueError, match="every"):
         viz.live(lambda x: x * 2, x=1.0, every=0)
+
+
+def test_while_training_it_sends_the_loss_curve_and_the_models_output_over_the_plane() -> None:
+    need("dot")
+    X, y = data.make_circles(n_samples=40, seed=0)
+    model = nn.MLP(2, [3, 1], output_activation="sigmoid", seed=0)
+    live = viz.live(model, [0.5, -1.0], every=4, X=X, y=y)
+    assert not live.training and live.curve == [] and live.grid == b""  # panels hidden
+    assert live.points == [[float(a), float(b), int(c > 0)] for (a, b), c in zip(X, y)]
+    assert live.threshold == train.decision_threshold(model) == 0.5
+    history = train.fit(model, X, y, loss=losses.binary_cross_entropy, epochs=3, batch_size=10,
+                        optimizer=optim.SGD(model.parameters(), lr=0.5), progress=False,
+                        callbacks=[live])  # fmt: skip
+    assert live.training and live.steps == 12
+    assert live.curve == history.step_loss  # 12 steps: every one
+    low1, high1, low2, high2 = live.plane
+    assert low1 < X[:, 0].min() and X[:, 0].max() < high1
+    assert low2 < X[:, 1].min() and X[:, 1].max() < high2
+    n = live.grid_size
+    sent = np.frombuffer(live.grid, dtype="<f8")
+    assert n == viz.widget.GRID and sent.shape == (n * n,)
+    model.train()
+    for k in range(0, n * n, 37):  # row by row from the top (x2 high), each from the left
+        row, column = divmod(k, n)
+        x1 = low1 + (high1 - low1) * column / (n - 1)
+        x2 = high2 - (high2 - low2) * row / (n - 1)
+        assert sent[k] == pytest.approx(model([x1, x2]).data, abs=1e-12)
+    assert model.training  # the grid was computed in eval mode, and the mode put back
+
+
+def test_a_long_curve_is_sampled_and_ends_at_the_latest_loss() -> None:
+    sample = viz.widget.sample_losses
+    assert sample([]) == [] and sample([3.0, 2.0]) == [3.0, 2.0]
+    losses_ = [float(i) for i in range(450)]
+    assert sample(losses_) == [*losses_[::3], 449.0]  # ceil(450 / 200) = 3; 447 is the last k
+    assert sample(losses_[:400]) == [*losses_[:400:2], 399.0]  # every 2nd, then the latest
+    assert sample(losses_[:199]) == losses_[:199]  # 200 or fewer: all of them
+    assert sample(losses_[:7], most=3) == [0.0, 3.0, 6.0]  # the latest is a k-th: not twice
+
+
+def test_a_model_without_two_inputs_has_a_curve_and_no_boundary() -> None:
+    need("dot")
+    X, y = data.make_circles(n_samples=20, seed=0)
+    X3 = np.column_stack([X, X[:, 0]])
+    model = nn.MLP(3, [2, 1], seed=0)
+    live = viz.live(model, [0.5, -1.0, 0.0], every=2)
+    history = train.fit(model, X3, y, loss=losses.mse, epochs=1, batch_size=10,
+                        optimizer=optim.SGD(model.parameters(), lr=0.1), progress=False,
+                        callbacks=[live])  # fmt: skip
+    assert live.curve == history.step_loss and live.training
+    assert live.grid == b"" and live.plane == [] and live.grid_size == 0
+    with pytest.raises(ValueError, match="2 inputs"):
+        viz.live(model, [0.5, -1.0, 0.0], X=X3, y=y)
+
+
+def test_bad_training_points_say_what_to_pass() -> None:
+    need("dot")
+    model = nn.MLP(2, [1], seed=0)
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        viz.live(model, [0.0, 0.0], X=np.zeros((4, 3)), y=y)
+    with pytest.raises(ValueError, match="one label per example"):
+        viz.live(model, [0.0, 0.0], X=X, y=y[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        viz.live(model, [0.0, 0.0], X=[[0.0, float("nan")]], y=[1])
+    with pytest.raises(TypeError, match="both X=X and y=y"):
+        viz.live(model, [0.0, 0.0], X=X)
+    with pytest.raises(TypeError, match="training data"):
+        viz.live(lambda x: x * 2, x=1.0, X=X, y=y)
