@@ -5,13 +5,15 @@ changed: a moved slider rewrites the graph's texts; views stay apart."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from microgradx import Value, viz
+from microgradx import Value, data, nn, viz
 
 pytest.importorskip("anywidget", reason="viz.live needs anywidget (the widget extra)")
 
@@ -82,8 +84,17 @@ def open_views(browser: Any, folder: Path, widgets: dict[str, Any], views: list[
     page.goto(path.as_uri())
     for id_, widget in widgets.items():
         names = ("view", "film", "inputs", "values", "grads", "output", "error", "height")
+        names += ("training", "curve", "steps", "grid_size", "plane", "points", "threshold")
         state = {name: getattr(widget, name) for name in names}  # the synced traits
-        page.evaluate("([id, state]) => { makeModel(id, state); }", [id_, state])
+        state["grid"] = base64.b64encode(widget.grid).decode()  # binary: a DataView, as sent
+        page.evaluate(
+            """([id, state]) => {
+              const bytes = Uint8Array.from(atob(state.grid), c => c.charCodeAt(0));
+              state.grid = new DataView(bytes.buffer);
+              makeModel(id, state);
+            }""",
+            [id_, state],
+        )
     for id_ in views:
         page.evaluate("id => window.show(id)", id_)
     page.wait_for_function(
@@ -151,3 +162,41 @@ def test_replay_steps_through_the_backward_pass_at_the_current_point(
     assert counters.all_inner_texts() == [f"step 1 / {last}", f"step {last} / {last}"]
     caption = page.locator('.cell >> nth=0 >> [id="caption"]').text_content()
     assert caption == live.film["steps"][1]["caption"]
+
+
+def test_while_training_the_view_draws_the_loss_curve_and_the_decision_boundary(
+    browser: Any, tmp_path: Path
+) -> None:
+    model = nn.MLP(2, [4, 1], output_activation="sigmoid", seed=1)
+    X, y = data.make_moons(n_samples=30, seed=0)
+    live = viz.live(model, [0.5, -1.0], X=X, y=y)
+    page = open_views(browser, tmp_path, {"a": live}, ["a"])
+    panels = page.locator(".cell .mgx-training")
+    assert panels.is_hidden()  # not training: no panels
+    losses_ = [0.9, 0.7, 0.72, 0.5, 0.41, 0.3]
+    n = 8
+    grid = [float(column - row) for row in range(n) for column in range(n)]  # above: top right
+    update = {"training": True, "curve": losses_, "steps": 6, "grid_size": n}
+    page.evaluate(
+        """([update, grid]) => {
+          const view = new DataView(new Float64Array(grid).buffer);
+          window.models.a.receive(Object.assign(update, { grid: view, threshold: 0.5 }));
+        }""",
+        [update, grid],
+    )
+    page.wait_for_function("document.querySelector('.mgx-curve polyline').getAttribute('points')")
+    assert panels.is_visible()
+    points = page.locator(".mgx-curve polyline").get_attribute("points")
+    assert points is not None and len(points.split()) == len(losses_)
+    labels = page.locator(".mgx-curve text").all_text_contents()
+    assert {"0.900", "0.300", "6"} <= set(labels)
+    pixels = page.evaluate(
+        """() => {
+          const c = document.querySelector('.mgx-boundary').getContext('2d');
+          const at = (x, y) => Array.from(c.getImageData(x, y, 1, 1).data).join(',');
+          return [at(150, 5), at(5, 150), at(140, 20), at(20, 140)];
+        }"""
+    )
+    assert pixels[0] == pixels[2] != pixels[1] == pixels[3]  # the two sides: two colours
+    if shot := os.environ.get("MGX_LIVE_SHOT"):
+        page.locator(".cell").screenshot(path=shot)

@@ -320,13 +320,16 @@ def _plane_and_points(
         raise TypeError("viz.live: give both X=X and y=y (the training points), or neither")
     Xa = np.asarray(X, dtype=float)
     if Xa.ndim != 2 or Xa.shape[1] != 2 or len(Xa) == 0:
-        raise ValueError(f"viz.live: X must be n examples of 2 inputs, shape (n, 2); got {Xa.shape}")
+        raise ValueError(
+            f"viz.live: X must be n examples of 2 inputs, shape (n, 2); got {Xa.shape}"
+        )
     if not np.all(np.isfinite(Xa)):
         raise ValueError("viz.live: X holds a NaN or an infinity")
     labels = np.asarray(y, dtype=float)
     if labels.shape != (len(Xa),):
         raise ValueError(
-            f"viz.live: y must hold one label per example of X ({len(Xa)}); got shape {labels.shape}"
+            f"viz.live: y must hold one label per example of X ({len(Xa)});"
+            f" got shape {labels.shape}"
         )
     low, high = Xa.min(axis=0), Xa.max(axis=0)
     margin = np.maximum((high - low) / 10, 0.1)
