@@ -28,6 +28,15 @@ live = viz.live(lambda x, w: (x * w).tanh(), x=(2.0, -3, 3), w=(-0.5, -2, 2), he
 live"""
 
 
+TRAINING = """from microgradx import data, losses, nn, optim, train, viz
+X, y = data.make_moons(40, noise=0.1, seed=0)
+model = nn.MLP(2, [4, 1], seed=0)
+live = viz.live(model, [0.5, -1.0], every=2, X=X, y=y, height=460)
+history = train.fit(model, X, y, losses.hinge, optim.SGD(model, lr=0.1), epochs=3,
+                    batch_size=10, progress=False, seed=0, callbacks=[live])
+live"""
+
+
 def notebook(cells: list[str]) -> dict[str, Any]:
     return {
         "cells": [
@@ -102,7 +111,7 @@ def jupyterlab(root: Path) -> Iterator[str]:
 
 
 def run_live_cell(page: Any, url: str) -> None:
-    """Open the notebook, wait for its kernel, run its one cell, wait for the widget's view."""
+    """Open the notebook, wait for its kernel, run its first cell, wait for the widget's view."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
@@ -144,7 +153,7 @@ def test_a_slider_in_jupyterlab_moves_the_kernels_gradients_onto_the_graph(
 
     root = tmp_path / "root"
     root.mkdir()
-    (root / "live.ipynb").write_text(json.dumps(notebook([CELL])), encoding="utf-8")
+    (root / "live.ipynb").write_text(json.dumps(notebook([CELL, TRAINING])), encoding="utf-8")
     with jupyterlab(root) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
@@ -165,5 +174,24 @@ def test_a_slider_in_jupyterlab_moves_the_kernels_gradients_onto_the_graph(
             )
             after = grad_texts(page)
             assert f"grad {x.grad:#.4g}" in after and after != before
+            # the second cell, a model trained with the widget as its callback: the kernel sends
+            # the loss curve and the decision boundary (a binary grid) with the graph
+            page.locator(".jp-Notebook .jp-Cell").nth(1).click()
+            page.locator(
+                '.jp-NotebookPanel-toolbar [data-command="notebook:run-cell-and-select-next"]'
+            ).first.click()
+            curve = page.locator(".mgx-curve polyline >> visible=true")  # (the second widget's)
+            curve.wait_for(timeout=30_000)
+            points = curve.get_attribute("points")
+            assert points is not None and len(points.split()) == 12  # 3 epochs of 4 batches
+            colours = page.evaluate(
+                """() => { const c = Array.from(document.querySelectorAll('.mgx-boundary'))
+                .find(e => e.offsetParent !== null);
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                const seen = new Set();
+                for (let i = 0; i < d.length; i += 4) { seen.add(d[i] + ',' + d[i + 1]); }
+                return seen.size; }"""
+            )
+            assert colours >= 2  # both sides of the boundary drawn
         finally:
             browser.close()
