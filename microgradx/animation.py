@@ -28,7 +28,15 @@ from microgradx import checks
 from microgradx.files import write_atomically, write_text
 from microgradx.nn import MLP
 from microgradx.recording import no_grad
-from microgradx.train import Callback, History, TrainingState, decision_threshold, evaluating
+from microgradx.train import (
+    Callback,
+    History,
+    TrainingState,
+    decision_threshold,
+    evaluating,
+    on_plane,
+    plane_around,
+)
 
 if TYPE_CHECKING:
     from matplotlib.animation import FuncAnimation
@@ -76,8 +84,7 @@ class Snapshots(Callback):
         self.every = checks.whole_number("every", every)
         self.grid = checks.whole_number("grid", grid, least=2)
         self.neurons = checks.flag("neurons", neurons)
-        margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 0.1
-        low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
+        low, high = plane_around(X)
         self.xs, self.ys = np.linspace(low[0], high[0], grid), np.linspace(low[1], high[1], grid)
         self.snapshots: list[Snapshot] = []
         self.history = History()
@@ -107,20 +114,19 @@ class Snapshots(Callback):
     def take(self, state: TrainingState) -> None:
         """Keep a Snapshot of the model as it is now (one batched forward pass, no graph)."""
         model, history = state.model, state.history
-        xs, ys = np.meshgrid(self.xs, self.ys)
-        plane = np.column_stack([xs.ravel(), ys.ravel()])
         shape = (self.grid, self.grid)
         hidden: list[list[Array]] = []
-        with evaluating(model), no_grad():
-            if self.neurons and isinstance(model, MLP):
-                outputs: Any = plane
+        if self.neurons and isinstance(model, MLP):  # each layer's outputs on the way
+            xs, ys = np.meshgrid(self.xs, self.ys)
+            with evaluating(model), no_grad():
+                outputs: Any = np.column_stack([xs.ravel(), ys.ravel()])
                 for i, layer in enumerate(model.layers):
                     outputs = layer.forward(outputs)
                     if i < len(model.layers) - 1:
                         hidden.append([np.reshape(o.data, shape) for o in outputs])
-                output: Any = outputs[0] if len(outputs) == 1 else outputs
-            else:
-                output = model(plane)
+            output: Any = outputs[0] if len(outputs) == 1 else outputs
+        else:
+            output = on_plane(model, self.xs, self.ys)
         if isinstance(output, list):
             scores = np.array([np.reshape(o.data, shape) for o in output], dtype=float)
         else:

@@ -17,7 +17,6 @@ from microgradx.animation import Snapshot, Snapshots, animate, save_animation
 from microgradx.engine import Value
 from microgradx.functional import apply
 from microgradx.nn import ACTIVATION_ROWS, Module, Neuron
-from microgradx.recording import no_grad
 from microgradx.surface import (
     Run,
     Surface,
@@ -26,7 +25,7 @@ from microgradx.surface import (
     filter_normalized_directions,
     loss_surface,
 )
-from microgradx.train import History, decision_threshold, evaluating
+from microgradx.train import History, decision_threshold, on_plane, plane_around
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -67,14 +66,10 @@ def decision_boundary(
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
-    margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 0.1
-    low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
-    xs, ys = np.meshgrid(
-        np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
-    )
-    grid = np.column_stack([xs.ravel(), ys.ravel()])
-    with evaluating(model), no_grad():
-        output = model(grid)
+    low, high = plane_around(X)
+    x1, x2 = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    output = on_plane(model, x1, x2)
+    xs, ys = np.meshgrid(x1, x2)
     classes = np.unique(np.where(y < 0, 0, y)).astype(int)
     colours = [CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(max(int(classes.max()) + 1, 2))]
     from matplotlib.colors import ListedColormap

@@ -39,10 +39,10 @@ class enable_grad(no_grad):
 
 class Scope:
     """A named part of a computation: a neuron, a layer, a loss. Every node made while it is
-        open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
-        `kind` is what it is ("neuron": `collapse="neuron"` draws it as one box); `detail` says
-        more for pictures ("relu neuron, 3 parameters"); `parameters` are the module's parameters
-    (pictures show their gradients); scopes made earlier number lower."""
+    open points to it (`node.scope`), so pictures group nodes by structure, not by labels.
+    `kind` is what it is ("neuron": `collapse="neuron"` draws it as one box); `detail` says
+    more for pictures ("relu neuron, 3 parameters"); `parameters` are the module's own
+    parameters (pictures show their gradients); scopes made earlier number lower."""
 
     __slots__ = ("detail", "kind", "name", "number", "parameters", "parent")
     _made = itertools.count()

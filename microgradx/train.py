@@ -49,6 +49,8 @@ __all__ = [
     "evaluate",
     "evaluating",
     "fit",
+    "on_plane",
+    "plane_around",
     "predict",
     "search",
 ]
@@ -404,6 +406,22 @@ def evaluating(model: Module) -> Iterator[Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+def plane_around(X: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The corners (low, high) of the input plane that 2-D examples X span, with a margin of a
+    tenth of their extent and 0.1 on each side: where pictures draw a decision boundary."""
+    X = np.asarray(X, dtype=float)
+    margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 0.1
+    return X.min(axis=0) - margin, X.max(axis=0) + margin
+
+
+def on_plane(model: Module, xs: Any, ys: Any) -> Any:
+    """The model's output at every point of the grid xs × ys (eval mode, no graph), as one
+    batch: row by row, ys the rows and xs the columns (reshape to (len(ys), len(xs)))."""
+    columns, rows = np.meshgrid(xs, ys)
+    with evaluating(model), no_grad():
+        return model(np.column_stack([columns.ravel(), rows.ravel()]))
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -33,11 +33,10 @@ except ImportError:  # pragma: no cover - depends on what is installed
         "viz.live needs anywidget: pip install 'microgradx[widget]' (or pip install anywidget)"
     ) from None
 
-from microgradx.engine import Value, backpropagate
+from microgradx.engine import Value
 from microgradx.functional import recompute
 from microgradx.nn import Module
-from microgradx.recording import no_grad
-from microgradx.train import decision_threshold, evaluating
+from microgradx.train import decision_threshold, on_plane, plane_around
 from microgradx.viz.player import (
     Frames,
     _last_picture,
@@ -150,7 +149,10 @@ class Live(anywidget.AnyWidget):
 
     def _state(self) -> dict[str, Any]:
         """What the view is sent: the film, and every input's value and gradient."""
-        found = backpropagate(self._root)  # the engine's gradients (frames walked the same)
+        found: dict[Value, Any] = {self._root: 1.0}  # the engine's, from the film's own walk
+        for step in self._film.steps:
+            for edge in step.contributions:
+                found[edge.parent] = edge.grad_after
         return {
             "film": film_data(self._film),
             "values": {name: float(leaf.data) for name, leaf in self._leaves.items()},
@@ -238,12 +240,8 @@ def boundary_grid(
     """The model's output at size x size points of the plane (x1 from plane[0] to plane[1], left
     to right; x2 from plane[3] down to plane[2], top to bottom), flat, row by row: in eval mode
     and without a graph, as train.predict runs it; the model's mode is restored after."""
-    x1 = np.linspace(plane[0], plane[1], size)
-    x2 = np.linspace(plane[3], plane[2], size)
-    columns, rows = np.meshgrid(x1, x2)
-    batch = np.column_stack([columns.ravel(), rows.ravel()])
-    with evaluating(model), no_grad():
-        output = model(batch)
+    x1, x2 = np.linspace(plane[0], plane[1], size), np.linspace(plane[3], plane[2], size)
+    output = on_plane(model, x1, x2)
     if not isinstance(output, Value):
         raise TypeError("viz.live draws the decision boundary of a model with one output")
     return np.asarray(output.data, dtype=np.float64).reshape(-1)
@@ -312,7 +310,7 @@ def live(
 def _plane_and_points(
     X: Any, y: Any
 ) -> tuple[tuple[float, float, float, float], list[tuple[float, float, int]]]:
-    """The plane to draw (X's extent and a margin of a tenth, or PLANE) and the points (x1, x2,
+    """The plane to draw (train.plane_around(X), or PLANE) and the points (x1, x2,
     side), after checking X (n rows of 2 finite numbers) and y (n labels)."""
     if X is None and y is None:
         return PLANE, []
@@ -331,9 +329,7 @@ def _plane_and_points(
             f"viz.live: y must hold one label per example of X ({len(Xa)});"
             f" got shape {labels.shape}"
         )
-    low, high = Xa.min(axis=0), Xa.max(axis=0)
-    margin = np.maximum((high - low) / 10, 0.1)
-    low, high = low - margin, high + margin
+    low, high = plane_around(Xa)
     plane = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
     points = [(float(a), float(b), int(c > 0)) for (a, b), c in zip(Xa, labels)]
     return plane, points
