@@ -327,3 +327,12 @@ def test_a_layers_step_gives_no_single_out_grad_and_a_loss_computes_in_one_line(
     assert "e-12" not in computes and head.endswith(f"= {number(loss.data)}")
     seed = next(s for s in steps if s.kind == "seed")  # the loss's value, named after it
     assert seed.caption.startswith("binary_cross_entropy.grad = 1")
+
+
+def test_every_player_refuses_a_batch_that_is_not_reduced(tmp_path: Path) -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    out = model(np.array([[0.5, -1.0], [1.0, 2.0]]))
+    for write in (viz.save_html, viz.save_gif):
+        with pytest.raises(ValueError, match=r"holds a batch of 2 numbers; use .mean\(\)"):
+            write(out, tmp_path / "batch.out")
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -47,14 +47,15 @@ def backprop_steps(
     one step (expand_loss=True: a step per node inside it); collapse="neuron" or "layer"
     makes one step per neuron or layer of an nn model. The walk finishes a neuron before the
     next and goes layer by layer (output to input backward, input to output forward)."""
-    if isinstance(root, Value) and isinstance(root.data, np.ndarray):
-        raise errors.not_reduced(root, "backprop_steps()")
     return steps_of(Scene(root, collapse, 10**9, expand_loss), include_forward)
 
 
 def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
-    """The steps for a scene (its names, nodes and boxes), from one walk of the engine."""
+    """The steps for a scene (its names, nodes and boxes), from one walk of the engine. A
+    batch's output is refused, as backward() refuses it: reduce it to one number first."""
     names, root = scene.names, scene.root
+    if isinstance(root.data, np.ndarray):
+        raise errors.not_reduced(root, "the steps of backpropagation")
     steps = [forward_step(n, names) for n in walk(scene, forward=True)] if include_forward else []
     steps.append(
         Step(
