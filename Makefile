@@ -19,13 +19,14 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := graphviz
 
-.PHONY: help setup system-deps demo test lint typecheck pytest notebooks requirements benchmark clean
+.PHONY: help setup system-deps demo test lint typecheck pytest notebooks lab requirements benchmark clean
 
 help:
 	@echo "make demo        set up and run the demo"
 	@echo "make test        set up and run every check"
 	@echo "make benchmark   compare the engine with micrograd 0.1.0 and PyTorch (installs torch into .venv),"
 	@echo "                 and time the pictures (GIFs, players of big graphs)"
+	@echo "make lab         open the notebooks (the lessons) in JupyterLab"
 	@echo "make notebooks   re-execute the notebooks and save their outputs"
 	@echo "make requirements  re-pin requirements/dev.txt after changing pyproject.toml"
 
@@ -77,11 +78,17 @@ typecheck: setup
 pytest: setup
 	$(PY) -m pytest tests --nbmake notebooks
 
-# Re-execute every notebook top to bottom and save its outputs (pictures included) in the file.
+# Re-execute every notebook (both languages) top to bottom and save its outputs (pictures
+# included) in the file. Each runs in its own folder: that is how a notebook knows its language.
 notebooks: setup
-	$(PY) -c 'import sys, nbclient, nbformat; \
+	$(PY) -c 'import sys, pathlib, nbclient, nbformat; \
 	[nbformat.write(nbclient.NotebookClient(nbformat.read(p, 4), timeout=300, \
-	  resources={"metadata": {"path": "notebooks"}}).execute(), p) for p in sys.argv[1:]]' notebooks/*.ipynb
+	  resources={"metadata": {"path": str(pathlib.Path(p).parent)}}).execute(), p) for p in sys.argv[1:]]' \
+	  notebooks/[0-9]*.ipynb notebooks/zh/[0-9]*.ipynb
+
+# Open the notebooks in JupyterLab (in your browser).
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
 
 # PyTorch gives benchmarks/engine.py a reference row; it is never a dependency of the project.
 # Only this version, with the system's pip: these machines keep its CPU wheel on disk (pip's
