@@ -261,7 +261,7 @@ def weighted_sum(n: int) -> Op:
         if np.ndarray not in map(type, inputs):  # single numbers: b + w1·x1 + w2·x2 + ...
             return sum(map(operator.mul, ws, xs), b)
         W, X = _stack(ws), _stack(xs)
-        if len({W.shape[1:], X.shape[1:], np.shape(b)} - {()}) > 1:  # so the engine need not look
+        if len({W.shape[1:], X.shape[1:], getattr(b, "shape", ())} - {()}) > 1:  # (record need not)
             raise ValueError("batches of different sizes")
         return b + (W @ X if W.ndim == 1 else X @ W if X.ndim == 1 else np.einsum("ij,ij->j", W, X))
 
