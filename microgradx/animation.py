@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from microgradx import checks
 from microgradx.files import write_atomically, write_text
+from microgradx.language import current, say
 from microgradx.nn import MLP
 from microgradx.recording import no_grad
 from microgradx.train import (
@@ -248,7 +249,8 @@ class _Drawing:
                 for c, ax in enumerate(axes):
                     ax.set_xticks([])
                     ax.set_yticks([])
-                    ax.set_title(f"layer {r + 1}, neuron {c + 1}", fontsize=7, pad=2)
+                    title = say(f"layer {r + 1}, neuron {c + 1}", f"第 {r + 1} 层，神经元 {c + 1}")
+                    ax.set_title(title, fontsize=7, pad=2)
                     self.neuron_images[r].append(
                         ax.imshow(np.zeros((snapshots.grid, snapshots.grid)), origin="lower",
                                   cmap="viridis", aspect="equal")
@@ -257,10 +259,12 @@ class _Drawing:
                         ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center",
                                 va="center", fontsize=7, color="white")
                     )  # fmt: skip
-            self.figure.text(
-                0.06, (rows_height - 0.1) / height, "what each hidden neuron outputs over the "
-                "same plane (yellow: its highest output, dark: its lowest)", fontsize=8.5,
-            )  # fmt: skip
+            caption = say(
+                "what each hidden neuron outputs over the same plane "
+                "(yellow: its highest output, dark: its lowest)",
+                "每个隐藏神经元在同一平面上的输出（黄色：它的最高输出，深色：它的最低输出）",
+            )
+            self.figure.text(0.06, (rows_height - 0.1) / height, caption, fontsize=8.5)
         self._static(history)
         self.boundary: Any = None
 
@@ -292,7 +296,7 @@ class _Drawing:
             chosen = labels == k
             self.plane.scatter(
                 s.X[chosen, 0], s.X[chosen, 1], s=10, color=CLASS_COLOURS[k % 6],
-                edgecolor="white", linewidth=0.3, label=f"class {k}",
+                edgecolor="white", linewidth=0.3, label=say(f"class {k}", f"类别 {k}"),
             )  # fmt: skip
         self.plane.set_xlim(extent[0], extent[1])
         self.plane.set_ylim(extent[2], extent[3])
@@ -306,17 +310,18 @@ class _Drawing:
         if self.accuracy_axes is not None:
             panels.append((self.accuracy_axes, "accuracy", history.accuracy, history.val_accuracy))
         for ax, name, values, validation in panels:
+            word = say("loss", "损失") if name == "loss" else say("accuracy", "准确率")
             for label, numbers, style in (
-                ("training", values, "-"),
-                ("validation", validation, "--"),
+                (say(f"training {word}", f"训练{word}"), values, "-"),
+                (say(f"validation {word}", f"验证{word}"), validation, "--"),
             ):
                 if numbers:
-                    (line,) = ax.plot([], [], style, label=f"{label} {name}")
+                    (line,) = ax.plot([], [], style, label=label)
                     self.curves.append((line, list(numbers)))
             (dot,) = ax.plot([], [], "o", color="black", markersize=4)
             self.curves.append((dot, list(values)))
             ax.set_xlim(0, last + 0.5)
-            ax.set_ylabel(name)
+            ax.set_ylabel(word)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7, loc="upper right" if name == "loss" else "lower right")
             finite = [v for v in [*values, *validation] if v is not None and math.isfinite(v)]
@@ -327,7 +332,7 @@ class _Drawing:
                 ax.set_ylim(min(finite) / 1.5, max(finite) * 1.5)
             elif finite:
                 ax.set_ylim(min(finite) - 0.05, max(finite) + 0.05)
-        (self.accuracy_axes or self.loss_axes).set_xlabel("epoch")
+        (self.accuracy_axes or self.loss_axes).set_xlabel(say("epoch", "轮次"))
 
     def draw(self, i: int) -> list[Any]:
         """Show snapshot i."""
@@ -344,11 +349,20 @@ class _Drawing:
             self.boundary = self.plane.contour(
                 s.xs, s.ys, score, levels=[s.threshold], colors="black", linewidths=1.2
             )
-        numbers = f"loss {snapshot.loss:.4f}" if snapshot.loss is not None else "random weights"
-        if snapshot.accuracy is not None:
-            numbers += f", accuracy {snapshot.accuracy:.1%}"
+        loss, accuracy = snapshot.loss, snapshot.accuracy
+        if loss is None:
+            numbers = say("random weights", "随机权重")
+        else:
+            numbers = say(f"loss {loss:.4f}", f"损失 {loss:.4f}")
+        if accuracy is not None:
+            numbers += say(f", accuracy {accuracy:.1%}", f"，准确率 {accuracy:.1%}")
+        epoch, step = snapshot.epoch, snapshot.step
         self.plane.set_title(
-            f"epoch {snapshot.epoch} (step {snapshot.step}): {numbers}", fontsize=9
+            say(
+                f"epoch {epoch} (step {step}): {numbers}",
+                f"第 {epoch} 轮（第 {step} 步）：{numbers}",
+            ),
+            fontsize=9,
         )
         for line, values in self.curves:
             done = np.arange(1, snapshot.epoch + 1)
@@ -362,7 +376,9 @@ class _Drawing:
                 low, high = float(np.min(heat)), float(np.max(heat))
                 image.set_data(heat)
                 image.set_clim(low, high if high > low else low + 1)
-                note.set_text("" if high > low else f"{low:.3g} everywhere")
+                note.set_text(
+                    "" if high > low else say(f"{low:.3g} everywhere", f"处处为 {low:.3g}")
+                )
         return []
 
     def png(self, i: int) -> bytes:
@@ -420,9 +436,10 @@ def _offline(fragment: str) -> str:
         "body{font-family:sans-serif;margin:1em}i.fa{font-style:normal}"
         ".fa-flip-horizontal{display:inline-block;transform:scaleX(-1)}" + icons
     )
+    title = say("training, step by step", "一步步看训练")
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>training, step by step</title>\n<style>{style}</style>\n</head>\n<body>\n"
+        f'<!DOCTYPE html>\n<html lang="{current()}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n<style>{style}</style>\n</head>\n<body>\n"
         f"{_FONT_AWESOME.sub('', fragment)}\n</body>\n</html>\n"
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 from microgradx import Value, checks, data, losses, nn, optim, train, viz
 from microgradx.engine import topological_order
 from microgradx.files import write_atomically
+from microgradx.language import say
 
 __all__ = ["DATASETS", "backprop_player", "demo", "neuron"]
 
@@ -75,7 +76,9 @@ def demo(
 
     out.mkdir(parents=True, exist_ok=True)
     figure = plot.decision_boundary(model, X_test, y_test).figure
-    figure.axes[0].set_title(f"{dataset}: decision boundary on the test set")
+    figure.axes[0].set_title(
+        say(f"{dataset}: decision boundary on the test set", f"{dataset}：测试集上的决策边界")
+    )
     _save_figure(figure, out / "decision_boundary.png")
     _save_figure(plot.history(history), out / "history.png")
     nn.save(model, out / "model.json")

@@ -1,6 +1,7 @@
 """Matplotlib figures: a model's decision boundary, training curves, activation functions,
 training animations (from `microgradx.animation`) and loss surfaces with the paths optimizers
-take down them (computed by `microgradx.surface`).
+take down them (computed by `microgradx.surface`). Their words (titles, axis labels, legends)
+speak the language in use (`microgradx.language`), read when a figure is drawn.
 
 Needs the `plot` extra (`pip install 'microgradx[plot]'`). Works without a display: with no
 screen, matplotlib draws off-screen (Agg) and figures can be saved with `savefig`.
@@ -16,11 +17,13 @@ from microgradx import losses, optim
 from microgradx.animation import Snapshot, Snapshots, animate, save_animation
 from microgradx.engine import Value
 from microgradx.functional import apply
+from microgradx.language import say
 from microgradx.nn import ACTIVATION_ROWS, Module, Neuron
 from microgradx.surface import (
     Run,
     Surface,
     Trajectory,
+    axis_name,
     descend,
     filter_normalized_directions,
     loss_surface,
@@ -105,13 +108,13 @@ def decision_boundary(
             color=colours[k],
             edgecolor="white",
             linewidth=0.3,
-            label=f"class {k}",
+            label=say(f"class {k}", f"类别 {k}"),
         )
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    ax.set_title("decision boundary")
+    ax.set_title(say("decision boundary", "决策边界"))
     return ax
 
 
@@ -125,21 +128,24 @@ def history(history: History) -> Figure:
         1, 2 if has_accuracy else 1, figsize=(10 if has_accuracy else 5, 3.6), squeeze=False
     )
     epochs = np.arange(1, history.epochs + 1)
-    panels: list[tuple[str, list[Any], list[Any]]] = [("loss", history.loss, history.val_loss)]
+    panels: list[tuple[str, list[Any], list[Any]]] = [
+        (say("loss", "损失"), history.loss, history.val_loss)
+    ]
     if has_accuracy:
-        panels.append(("accuracy", history.accuracy, history.val_accuracy))
+        panels.append((say("accuracy", "准确率"), history.accuracy, history.val_accuracy))
     for ax, (name, train_values, val_values) in zip(axes[0], panels):
-        ax.plot(epochs, train_values, label=f"training {name}")
+        ax.plot(epochs, train_values, label=say(f"training {name}", f"训练{name}"))
         if val_values:
-            ax.plot(epochs, val_values, label=f"validation {name}")
-        if history.best_epoch is not None:
+            ax.plot(epochs, val_values, label=say(f"validation {name}", f"验证{name}"))
+        best = history.best_epoch
+        if best is not None:
             ax.axvline(
-                history.best_epoch,
+                best,
                 color="gray",
                 linestyle=":",
-                label=f"best epoch ({history.best_epoch})",
+                label=say(f"best epoch ({best})", f"最佳轮次（{best}）"),
             )
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(say("epoch", "轮次"))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -161,7 +167,7 @@ def activations() -> Figure:
         out = apply(row, x)
         out.sum().backward()  # x.grad[i] = d out[i] / d x[i]: the derivative at every point
         ax.plot(xs, out.data, label=row.maths[0])
-        ax.plot(xs, x.grad, "--", label=f"derivative: {row.maths[1]}")
+        ax.plot(xs, x.grad, "--", label=say(f"derivative: {row.maths[1]}", f"导数：{row.maths[1]}"))
         ax.axhline(0, color="black", linewidth=0.5)
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_title(row.write("a"))
@@ -220,7 +226,8 @@ def draw_surface(
         shown = np.log10(loss) if logarithmic else loss
         axes3d: Any = ax
         axes3d.plot_surface(A, B, shown, cmap="viridis", alpha=0.75, linewidth=0)
-        axes3d.set_zlabel("log₁₀ loss" if logarithmic else "loss")
+        loss_word = say("loss", "损失")
+        axes3d.set_zlabel(f"log₁₀ {loss_word}" if logarithmic else loss_word)
     for k, path in enumerate(surface.paths):
         colour = PATH_COLOURS[k % len(PATH_COLOURS)]
         a, b = path.points[:, 0], path.points[:, 1]
@@ -238,8 +245,8 @@ def draw_surface(
         ax.plot([0], [0], "+", color="white", markersize=12, markeredgewidth=2)
     ax.set_xlim(surface.a[0], surface.a[-1])
     ax.set_ylim(surface.b[0], surface.b[-1])
-    ax.set_xlabel(surface.labels[0])
-    ax.set_ylabel(surface.labels[1])
+    ax.set_xlabel(axis_name(surface.labels[0]))
+    ax.set_ylabel(axis_name(surface.labels[1]))
     if legend and surface.paths:
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return ax
@@ -256,21 +263,30 @@ def surface_lessons(seed: int = 0) -> Figure:
     x = rng.uniform(-1, 1, size=(40, 1))
     line = (x, 2 * x[:, 0] + 1 + rng.normal(0, 0.3, 40))  # y ≈ 2x + 1, noisy
     wide = (8 * x, 4 * x[:, 0] + 1 + rng.normal(0, 0.3, 40))  # x in [-8, 8]: a narrow valley
-    gd = "gradient descent"
+    gd = say("gradient descent", "梯度下降")
     panels = [
-        ("learning rate: too small, about right, too large", line, (-1.5, -1.0), 25, [
-            Run("lr 0.05: too small, slow", lambda p: optim.SGD(p, lr=0.05)),
-            Run("lr 0.4: about right", lambda p: optim.SGD(p, lr=0.4)),
-            Run("lr 1.02: too large, it diverges", lambda p: optim.SGD(p, lr=1.02)),
+        (say("learning rate: too small, about right, too large", "学习率：太小、合适、太大"),
+         line, (-1.5, -1.0), 25, [
+            Run(say("lr 0.05: too small, slow", "学习率 0.05：太小，很慢"),
+                lambda p: optim.SGD(p, lr=0.05)),
+            Run(say("lr 0.4: about right", "学习率 0.4：合适"), lambda p: optim.SGD(p, lr=0.4)),
+            Run(say("lr 1.02: too large, it diverges", "学习率 1.02：太大，发散"),
+                lambda p: optim.SGD(p, lr=1.02)),
         ]),
-        ("momentum and Adam in a narrow valley", wide, (-1.0, -3.0), 30, [
-            Run(f"{gd}, lr 0.04: zigzags", lambda p: optim.SGD(p, lr=0.04)),
-            Run("momentum 0.8, lr 0.01", lambda p: optim.SGD(p, lr=0.01, momentum=0.8)),
-            Run("Adam, lr 0.25", lambda p: optim.Adam(p, lr=0.25)),
+        (say("momentum and Adam in a narrow valley", "狭窄山谷中的动量与 Adam"),
+         wide, (-1.0, -3.0), 30, [
+            Run(say(f"{gd}, lr 0.04: zigzags", f"{gd}，学习率 0.04：来回振荡"),
+                lambda p: optim.SGD(p, lr=0.04)),
+            Run(say("momentum 0.8, lr 0.01", "动量 0.8，学习率 0.01"),
+                lambda p: optim.SGD(p, lr=0.01, momentum=0.8)),
+            Run(say("Adam, lr 0.25", "Adam，学习率 0.25"), lambda p: optim.Adam(p, lr=0.25)),
         ]),
-        ("SGD (one example a step) against the full batch", line, (-1.5, -1.0), 8, [
-            Run("full batch, lr 0.1 (8 steps)", lambda p: optim.SGD(p, lr=0.1)),
-            Run("SGD, lr 0.1 (320 steps)", lambda p: optim.SGD(p, lr=0.1), batch_size=1),
+        (say("SGD (one example a step) against the full batch", "SGD（每步一个样本）对比全批量"),
+         line, (-1.5, -1.0), 8, [
+            Run(say("full batch, lr 0.1 (8 steps)", "全批量，学习率 0.1（8 步）"),
+                lambda p: optim.SGD(p, lr=0.1)),
+            Run(say("SGD, lr 0.1 (320 steps)", "SGD，学习率 0.1（320 步）"),
+                lambda p: optim.SGD(p, lr=0.1), batch_size=1),
         ]),
     ]  # fmt: skip
     for ax, (title, (X, y), start, epochs, runs) in zip(axes.flat, panels):
@@ -283,13 +299,20 @@ def surface_lessons(seed: int = 0) -> Figure:
     X = np.linspace(-3, 3, 60)[:, None]
     y = np.sin(3 * X[:, 0] + 1)
     wave, paths = _Wave(), []
-    for (w, b), ending in [((0.6, -0.5), "a local minimum"), ((2.2, 0.3), "the global one")]:
+    endings = [say("a local minimum", "局部极小值"), say("the global one", "全局最小值")]
+    for (w, b), ending in zip([(0.6, -0.5), (2.2, 0.3)], endings):
         wave.load_state_dict({"w": w, "b": b})
-        run = Run(f"from ({w}, {b}): {ending}", lambda p: optim.SGD(p, lr=0.2))
+        label = say(f"from ({w}, {b}): {ending}", f"从 ({w}, {b}) 出发：{ending}")
+        run = Run(label, lambda p: optim.SGD(p, lr=0.2))
         paths += descend(wave, X, y, losses.mse, [run], epochs=80)
     wavy = loss_surface(wave, X, y, losses.mse, paths, resolution=80, span=0.5)
     draw_surface(wavy, ax=ax, scale="linear")
-    ax.set_title("a local minimum: sin(w·x + b) fitted to sin(3x + 1)")
+    ax.set_title(
+        say(
+            "a local minimum: sin(w·x + b) fitted to sin(3x + 1)",
+            "局部极小值：用 sin(w·x + b) 拟合 sin(3x + 1)",
+        )
+    )
     fig.tight_layout()
     return fig  # type: ignore[no-any-return]
 

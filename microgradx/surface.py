@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from microgradx import checks
+from microgradx import checks, language
 from microgradx.engine import Value
 from microgradx.nn import Module, Neuron
 from microgradx.optim import Optimizer
@@ -35,6 +35,7 @@ __all__ = [
     "Run",
     "Surface",
     "Trajectory",
+    "axis_name",
     "descend",
     "filter_normalized_directions",
     "loss_surface",
@@ -42,6 +43,15 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+
+# The names of a slice's axes, English then Chinese: `loss_surface` names them in the language
+# in use, and `axis_name` says them in the language in use when they are drawn.
+_AXIS_NAMES = (
+    ("direction 1", "方向 1"),
+    ("direction 2", "方向 2"),
+    ("towards the start", "朝向起点"),
+    ("random direction", "随机方向"),
+)
 
 
 @dataclass
@@ -184,10 +194,10 @@ def loss_surface(
     else:
         center = trained
         plane = filter_normalized_directions(model, seed=seed)
-        labels = ("direction 1", "direction 2")
+        labels = (language.say(*_AXIS_NAMES[0]), language.say(*_AXIS_NAMES[1]))
         if directions == "start":
             plane = _towards_start(plane, trained, paths)
-            labels = ("towards the start", "random direction")
+            labels = (language.say(*_AXIS_NAMES[2]), language.say(*_AXIS_NAMES[3]))
     surface = Surface(np.zeros(0), np.zeros(0), np.zeros((0, 0)), center, plane, exact, labels)
     projected = [surface.project(path.weights) for path in paths]
     middle = surface.project(trained)[0]
@@ -263,6 +273,15 @@ def filter_normalized_directions(model: Module, seed: int | None = None) -> Arra
             length = np.linalg.norm(direction[block])
             direction[block] *= size / length if length > 0 else 0.0
     return directions
+
+
+def axis_name(label: str) -> str:
+    """A surface's axis label in the language in use: the name `loss_surface` gave a slice's
+    axis (in either language) said again, now; any other label (a parameter's) as it is."""
+    for names in _AXIS_NAMES:
+        if label in names:
+            return language.say(*names)
+    return label
 
 
 def weights_of(model: Module) -> Array:
