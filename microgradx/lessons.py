@@ -83,8 +83,10 @@ def _strict() -> bool:
     return os.environ.get("MICROGRADX_EXERCISES", "").strip().lower() == "strict"
 
 
-def _verdict(name: str, right: bool | None, hint: str) -> bool | None:
-    """Print what became of exercise `name`; in strict mode a wrong or missing answer raises."""
+def _verdict(name: str, right: bool | None, hint: str) -> None:
+    """Print what became of exercise `name` (right: True, False, or None while unanswered);
+    in strict mode a wrong or missing answer raises. Returns nothing, so a notebook cell that
+    ends with a check shows the verdict only."""
     if right is None:
         message = say(
             f"Exercise {name}: not answered yet (replace ... with your answer).",
@@ -97,15 +99,14 @@ def _verdict(name: str, right: bool | None, hint: str) -> bool | None:
     print(message)
     if _strict() and not right:
         raise AssertionError(message)
-    return right
 
 
 def check(
     answer: Any, expected: Any, *, name: str, tolerance: float = 1e-6, hint: str = ""
-) -> bool | None:
-    """Whether `answer` (a number, a list or array of numbers, or text) equals `expected`, to
-    `tolerance` relative (or absolute, near 0) for numbers. Prints the verdict and returns it:
-    True, False, or None while the answer is still `...`."""
+) -> None:
+    """Print whether `answer` (a number, a list or array of numbers, or text) equals
+    `expected`, to `tolerance` relative (or absolute, near 0) for numbers; while the answer is
+    still `...`, that it is not answered yet."""
     if answer is ...:
         return _verdict(name, None, hint)
     if isinstance(expected, str):
@@ -130,9 +131,10 @@ def check_function(
     name: str,
     tolerance: float = 1e-6,
     hint: str = "",
-) -> bool | None:
-    """Whether `function` gives what `reference` gives on every one of `inputs` (each a tuple
-    of arguments, or one argument). Prints the verdict and returns it (None while `...`)."""
+) -> None:
+    """Print whether `function` gives what `reference` gives on every one of `inputs` (each a
+    tuple of arguments, or one argument); while it is still `...`, or returns None (its body
+    is still `...`), that it is not answered yet."""
     if function is ...:
         return _verdict(name, None, hint)
     if not callable(function):
@@ -144,6 +146,8 @@ def check_function(
         except Exception as error:  # the learner's code: say what went wrong, do not stop
             fault = f"{type(error).__name__}: {error}"
             return _verdict(name, False, say(f"It raised {fault}.", f"它抛出了 {fault}。"))
+        if result is None:  # def f(x): ... (not written yet)
+            return _verdict(name, None, hint)
         got = getattr(result, "data", result)
         want = reference(*args)
         want = getattr(want, "data", want)

@@ -64,24 +64,45 @@ def test_chinese_pictures_get_a_font_with_chinese_characters(monkeypatch) -> Non
     assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
 
 
-@given(st.floats(-1e6, 1e6), st.floats(1e-3, 1.0))
+def verdict(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the last check printed: "right", "not yet" or "not answered"."""
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    for word in ("right", "not yet", "not answered"):
+        if f": {word}" in printed:
+            return word
+    raise AssertionError(printed)
+
+
+@given(x=st.floats(-1e6, 1e6), off=st.floats(1e-3, 1.0))
 def test_a_number_is_right_within_the_tolerance_and_wrong_outside(x: float, off: float) -> None:
-    assert lessons.check(x, x, name="t") is True
-    assert lessons.check(Value(x), x, name="t") is True
-    assert lessons.check(x + off * (1 + abs(x)), x, name="t", tolerance=1e-6) is False
+    import io
+    from contextlib import redirect_stdout
+
+    for answer, expected in [
+        (x, "right"),
+        (Value(x), "right"),
+        (x + off * (1 + abs(x)), "not yet"),
+    ]:
+        with redirect_stdout(io.StringIO()) as printed:
+            assert lessons.check(answer, x, name="t", tolerance=1e-6) is None
+        assert f"Exercise t: {expected}" in printed.getvalue()
 
 
 def test_the_verdicts_are_printed(capsys) -> None:
-    assert lessons.check(..., 1.0, name="1.1") is None
-    assert lessons.check([1.0, 2.0], np.array([1.0, 2.0]), name="1.2") is True
-    assert lessons.check([1.0], [1.0, 2.0], name="1.3", hint="Two numbers.") is False
-    assert lessons.check("Relu ", "relu", name="1.4") is True
-    assert lessons.check("x", 1.0, name="1.5") is False
-    printed = capsys.readouterr().out
-    assert "Exercise 1.1: not answered yet (replace ... with your answer)." in printed
-    assert "Exercise 1.2: right." in printed
-    assert "Exercise 1.3: not yet. Two numbers." in printed
-    assert "Exercise 1.5: not yet." in printed
+    lessons.check(..., 1.0, name="1.1")
+    assert verdict(capsys) == "not answered"
+    lessons.check([1.0, 2.0], np.array([1.0, 2.0]), name="1.2")
+    assert verdict(capsys) == "right"
+    lessons.check([1.0], [1.0, 2.0], name="1.3", hint="Two numbers.")
+    assert "Exercise 1.3: not yet. Two numbers." in capsys.readouterr().out
+    lessons.check("Relu ", "relu", name="1.4")
+    assert verdict(capsys) == "right"
+    lessons.check("x", 1.0, name="1.5")
+    assert verdict(capsys) == "not yet"
+    lessons.check(..., 1.0, name="1.1")
+    assert (
+        "Exercise 1.1: not answered yet (replace ... with your answer)." in capsys.readouterr().out
+    )
     language.use("zh")
     lessons.check(..., 1.0, name="1.6")
     assert "练习 1.6：还没有作答" in capsys.readouterr().out
@@ -89,7 +110,7 @@ def test_the_verdicts_are_printed(capsys) -> None:
 
 def test_strict_mode_raises_on_a_wrong_or_missing_answer(monkeypatch) -> None:
     monkeypatch.setenv("MICROGRADX_EXERCISES", "strict")
-    assert lessons.check(2.0, 2.0, name="2.1") is True
+    lessons.check(2.0, 2.0, name="2.1")
     with pytest.raises(AssertionError, match=r"Exercise 2\.2: not answered yet"):
         lessons.check(..., 2.0, name="2.2")
     with pytest.raises(AssertionError, match=r"Exercise 2\.3: not yet"):
@@ -100,13 +121,17 @@ def test_a_function_is_checked_against_a_reference_on_every_input(capsys) -> Non
     def square(x: float) -> float:
         return x * x
 
-    assert lessons.check_function(square, lambda x: x**2, [1.0, -2.0, 3.5], name="3.1") is True
-    assert lessons.check_function(lambda x: 2 * x, square, [2.0, 3.0], name="3.2") is False
-    assert "For (3.0) it gave 6.0." in capsys.readouterr().out
-    assert (
-        lessons.check_function(lambda x, y: x / y, lambda x, y: 0, [(1.0, 0.0)], name="3.3")
-        is False
-    )
+    def unwritten(x: float) -> None: ...
+
+    lessons.check_function(square, lambda x: x**2, [1.0, -2.0, 3.5], name="3.1")
+    assert verdict(capsys) == "right"
+    lessons.check_function(lambda x: 2 * x, square, [2.0, 3.0], name="3.2")
+    assert "Exercise 3.2: not yet. For (3.0) it gave 6.0." in capsys.readouterr().out
+    lessons.check_function(lambda x, y: x / y, lambda x, y: 0, [(1.0, 0.0)], name="3.3")
     assert "It raised ZeroDivisionError" in capsys.readouterr().out
-    assert lessons.check_function(3.0, square, [1.0], name="3.4") is False
-    assert lessons.check_function(..., square, [1.0], name="3.5") is None
+    lessons.check_function(3.0, square, [1.0], name="3.4")
+    assert verdict(capsys) == "not yet"
+    lessons.check_function(..., square, [1.0], name="3.5")
+    assert verdict(capsys) == "not answered"
+    lessons.check_function(unwritten, square, [1.0], name="3.6")
+    assert verdict(capsys) == "not answered"
