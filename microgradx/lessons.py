@@ -52,12 +52,10 @@ def setup(lang: str | None = None) -> str:
     except ImportError:
         return chosen
     mpl.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 4.2)})
-    if chosen == "zh":
-        mpl.rcParams["font.sans-serif"] = [*_chinese_font_names(), "DejaVu Sans"]
-        mpl.rcParams["axes.unicode_minus"] = False  # CJK fonts draw "-" better than U+2212
-    else:
-        mpl.rcParams["font.sans-serif"] = mpl.rcParamsDefault["font.sans-serif"]
-        mpl.rcParams["axes.unicode_minus"] = True
+    # DejaVu Sans first (Latin, maths and ŷ look as in English), then a Chinese font, which
+    # matplotlib falls back to, glyph by glyph, for the characters DejaVu lacks
+    chinese = _chinese_font_names() if chosen == "zh" else []
+    mpl.rcParams["font.family"] = ["DejaVu Sans", *chinese] if chinese else ["sans-serif"]
     return chosen
 
 

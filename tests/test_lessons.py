@@ -57,11 +57,13 @@ def test_chinese_pictures_get_a_font_with_chinese_characters(monkeypatch) -> Non
 
     monkeypatch.setattr(mpl, "rcParams", mpl.rcParams.copy())
     lessons.setup("zh")
-    family = mpl.rcParams["font.sans-serif"][0]
-    font = font_manager.get_font(font_manager.findfont(family, fallback_to_default=False))
-    assert font.get_char_index(ord("损")) != 0, family  # a glyph, not the empty box
+    first, *chinese = mpl.rcParams["font.family"]
+    assert first == "DejaVu Sans" and chinese  # Latin and maths as in English, then Chinese
+    for family, char in [(chinese[0], "损"), (first, "ŷ")]:  # each glyph from some font
+        font = font_manager.get_font(font_manager.findfont(family, fallback_to_default=False))
+        assert font.get_char_index(ord(char)) != 0, (family, char)  # a glyph, not a box
     lessons.setup("en")
-    assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+    assert mpl.rcParams["font.family"] == ["sans-serif"]
 
 
 def verdict(capsys: pytest.CaptureFixture[str]) -> str:
