@@ -112,6 +112,13 @@ def jupyterlab(root: Path) -> Iterator[str]:
 
 def run_live_cell(page: Any, url: str) -> None:
     """Open the notebook, wait for its kernel, run its first cell, wait for the widget's view."""
+    run_first_cell(page, url)
+    page.wait_for_selector('.mgx-live [id="counter"]:not(:empty)', timeout=60_000)
+
+
+def run_first_cell(page: Any, url: str) -> None:
+    """Open the notebook, wait for its kernel, run its first cell (clicking again if the click
+    was lost while the notebook was starting)."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
@@ -130,7 +137,6 @@ def run_live_cell(page: Any, url: str) -> None:
         except Timeout:
             if attempt == 2:
                 raise
-    page.wait_for_selector('.mgx-live [id="counter"]:not(:empty)', timeout=60_000)
 
 
 def grad_texts(page: Any) -> list[str]:
@@ -193,5 +199,32 @@ def test_a_slider_in_jupyterlab_moves_the_kernels_gradients_onto_the_graph(
                 return seen.size; }"""
             )
             assert colours >= 2  # both sides of the boundary drawn
+        finally:
+            browser.close()
+
+
+def test_a_notebook_in_a_zh_folder_speaks_chinese_in_jupyterlab(tmp_path: Path) -> None:
+    """The Chinese lessons share their code with the English ones: in JupyterLab, as under
+    nbmake, lessons.setup() learns the language from the notebook's folder."""
+    need_module("jupyterlab")
+    need(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "root"
+    cell = 'from microgradx import lessons\nprint("says:", lessons.setup(), lessons.say("a", "甲"))'
+    for folder in ("zh", "en"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "lesson.ipynb").write_text(json.dumps(notebook([cell])), encoding="utf-8")
+    with jupyterlab(root) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            for folder, said in (("zh", "says: zh 甲"), ("en", "says: en a")):
+                # (reset: JupyterLab would reopen the last notebook beside this one)
+                run_first_cell(page, url.replace("/live.ipynb?", f"/{folder}/lesson.ipynb?reset&"))
+                shown = page.locator(".jp-OutputArea-output >> visible=true")  # this notebook's
+                output = shown.filter(has_text="says:").first
+                output.wait_for(timeout=60_000)
+                assert output.inner_text().strip() == said
         finally:
             browser.close()
