@@ -31,6 +31,7 @@ from microgradx.viz.scene import (
     DotNotFound,
     Scene,
     digraph,
+    field_word,
     grad_flags,
     grad_legend,
     number,
@@ -92,7 +93,8 @@ def to_dot(
             f"grad); got {color!r}"
         )
     scene = Scene(root, collapse, max_nodes, expand_loss)
-    grads = {node: f"grad {number(node.grad)}" for node in scene.order} if show_grad else None
+    grad = field_word("grad")
+    grads = {node: f"{grad} {number(node.grad)}" for node in scene.order} if show_grad else None
     fills: dict[str, str] = {}
     flags: dict[Value, str] = {}
     legend = ""

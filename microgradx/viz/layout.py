@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from microgradx.engine import Value
 from microgradx.recording import Scope
-from microgradx.viz.scene import PLAIN, ROUND, Scene
+from microgradx.viz.scene import PLAIN, ROUND, Scene, detail
 
 LARGE = 1500  # boxes: past this many, the player lays out with this module, not dot
 CHAR, PAD, ROW = 6.2, 10.0, 20.0  # width of a character at 11 pt, a field's padding, a row
@@ -46,7 +46,7 @@ def svg(
             arrows += [(scene.box(p), op, edge) for p, edge in scene.input_edges(node)]
             arrows.append((op, box, f"e_{op}_{box}"))
     for group, box in scene.group_ids.items():
-        fields = [group.name, group.detail or f"{len(scene.members[group])} nodes"]
+        fields = [group.name, detail(group, len(scene.members[group]))]
         fields += scene.group_texts(group, data, grads, params)
         boxes[box], shapes[box] = fields, "group"
         arrows += [(arrow.split("_")[1], box, arrow) for arrow in scene.arrows_into(group)]

@@ -26,6 +26,7 @@ from typing import Any
 
 from microgradx.engine import Value
 from microgradx.files import write_atomically, write_text
+from microgradx.language import say
 from microgradx.recording import Scope
 from microgradx.viz import layout
 from microgradx.viz.scene import (
@@ -34,6 +35,7 @@ from microgradx.viz.scene import (
     RECEIVING,
     DotNotFound,
     Scene,
+    field_word,
     number,
     run_dot,
 )
@@ -41,7 +43,11 @@ from microgradx.viz.steps import Step, steps_of
 
 DONE = "#e3f1e3"  # a box whose gradient is known
 MONOSPACE = "DejaVu Sans Mono"
-WAITING = "grad ?"
+
+
+def waiting() -> str:
+    """The text of a gradient not known yet, in the language in use: "grad ?"."""
+    return f"{field_word('grad')} ?"
 
 
 @dataclass
@@ -61,7 +67,7 @@ class Frames:
         """Each step's texts (data, grads, groups' parameters) and box colours, one step at a
         time; the same dicts are updated in place, so copy what you keep."""
         scene = self.scene
-        data, grads = dict(self.start), dict.fromkeys(scene.order, WAITING)
+        data, grads = dict(self.start), dict.fromkeys(scene.order, waiting())
         params = {g: scene.parameter_grads(g, {}) for g in scene.group_ids if scene.parameters(g)}
         known: set[str] = set()  # boxes whose gradient is known
         for step, (data_changes, grad_changes), param_changes in zip(
@@ -80,8 +86,8 @@ class Frames:
     def widest(self) -> tuple[dict[Value, str], dict[Value, str], dict[Scope, str]]:
         """For each node (and group), its longest texts of all steps (the layout uses these)."""
         scene = self.scene
-        data = {n: f"data {number(n.data)}" for n in scene.order}
-        grads = dict.fromkeys(scene.order, WAITING)
+        data = {n: f"{field_word('data')} {number(n.data)}" for n in scene.order}
+        grads = dict.fromkeys(scene.order, waiting())
         params = {g: scene.parameter_grads(g, {}) for g in scene.group_ids if scene.parameters(g)}
         for (data_changes, grad_changes), param_changes in zip(self.changes, self.params):
             _longest(data, data_changes)
@@ -113,7 +119,9 @@ def frames(
     """Replay the steps, writing down what every box's texts change to at each one."""
     scene = Scene(root, collapse, max_nodes, expand_loss)
     steps = steps_of(scene, include_forward)
-    start = {n: "data ?" if include_forward else f"data {number(n.data)}" for n in scene.order}
+    data_word = field_word("data")
+    start = {n: f"{data_word} ?" if include_forward else f"{data_word} {number(n.data)}"
+             for n in scene.order}  # fmt: skip
     result = Frames(scene, steps, start, [], [])
     so_far: dict[Value, Any] = {}  # each parameter's gradient so far
     for step in steps:
@@ -122,12 +130,12 @@ def frames(
             computed = [step.node]
             if step.node in scene.group:  # a group's step computes all of its nodes
                 computed = scene.members[scene.group[step.node]]
-            data = {n: f"data {number(n.data)}" for n in computed}
+            data = {n: f"{data_word} {number(n.data)}" for n in computed}
         elif step.kind == "seed":
-            grads[step.node] = f"grad {number(1.0)}"
+            grads[step.node] = f"{field_word('grad')} {number(1.0)}"
         changed: set[Scope] = set()
         for c in step.contributions:
-            grads[c.parent] = f"grad {number(c.grad_after)}"
+            grads[c.parent] = f"{field_word('grad')} {number(c.grad_after)}"
             so_far[c.parent] = c.grad_after
             if c.parent in scene.group and c.parent.op is None:
                 changed.add(scene.group[c.parent])
@@ -215,7 +223,8 @@ def player_html(
     svg = _svg(scene, *film.widest())
     payload = json.dumps(film_data(film), ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    heading = html.escape(title or f"Backpropagation through {scene.names[scene.root]}")
+    name = scene.names[scene.root]
+    heading = html.escape(title or say(f"Backpropagation through {name}", f"{name} 的反向传播"))
     parts = {
         "title": heading,
         "css": source("player.css"),
@@ -242,8 +251,8 @@ def film_data(film: Frames) -> dict[str, Any]:
                 "node": scene.box(step.node),
                 "edges": _arrows(scene, step),
                 "caption": step.caption,
-                "data": _texts(scene, data_changes, "data", "out"),
-                "grads": _texts(scene, grad_changes, "grad", "out.grad"),
+                "data": _texts(scene, data_changes, field_word("data"), field_word("out")),
+                "grads": _texts(scene, grad_changes, field_word("grad"), field_word("out.grad")),
                 "params": {scene.group_ids[g]: text for g, text in param_changes.items()},
                 "receiving": receiving(scene, step),
                 "accumulated": [scene.box(c.parent) for c in step.contributions if c.accumulated],
@@ -251,8 +260,10 @@ def film_data(film: Frames) -> dict[str, Any]:
         )
     groups = [g for g in scene.group_ids if scene.parameters(g)]
     start = {
-        "data": _texts(scene, film.start, "data", "out"),
-        "grads": _texts(scene, dict.fromkeys(scene.order, WAITING), "grad", "out.grad"),
+        "data": _texts(scene, film.start, field_word("data"), field_word("out")),
+        "grads": _texts(
+            scene, dict.fromkeys(scene.order, waiting()), field_word("grad"), field_word("out.grad")
+        ),
         "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in groups},
         "slots": {box: _slots(scene, group) for group, box in scene.group_ids.items()},
     }

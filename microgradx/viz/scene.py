@@ -16,6 +16,7 @@ import graphviz
 import numpy as np
 
 from microgradx.engine import Value, topological_order
+from microgradx.language import current, say
 from microgradx.recording import LAYER, LOSS, NEURON, Scope
 
 COLLAPSE = (None, NEURON, LAYER)  # kinds of scope (nn's Neuron and Layer open them)
@@ -49,8 +50,65 @@ def number(x: Any) -> str:
     if isinstance(x, np.ndarray):  # the same number for every example: "all" of them
         same = x.size > 1 and bool(np.all(x == x.flat[0]))
         value = float(x.flat[0] if same else np.mean(x)) + 0.0
+        if current() == "zh":
+            return f"批量 {x.size} 个，{'全为' if same else '均值'} {value:#.4g}"
         return f"batch of {x.size}, {'all' if same else 'mean'} {value:#.4g}"
     return f"{float(x) + 0.0:#.4g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def field_word(field: str) -> str:
+    """A box's field name in the language in use (read at draw time): "data", "grad", "out",
+    "out.grad" (a collapsed box's output)."""
+    chinese = {
+        "data": "数据",
+        "grad": "梯度",
+        "out": "输出",
+        "out.grad": "输出梯度",
+    }
+    return chinese[field] if current() == "zh" else field
+
+
+def flag_text(flag: str) -> str:
+    """A flag as a box shows it after "⚠", in the language in use: "dead relu", "exploding"..."""
+    if current() != "zh":
+        return flag
+    if flag.startswith("dead "):
+        return f"死亡的 {flag.removeprefix('dead ')}"
+    return {"not finite": "非有限值", "exploding": "梯度爆炸", "vanishing": "梯度消失"}.get(
+        flag, flag
+    )
+
+
+_DETAILS = (  # the details nn writes on its scopes, and their Chinese
+    (r"(\S+) neuron, (\d+) parameters", "{0} 神经元，{1} 个参数"),
+    (r"(\d+) neurons, (\d+) parameters", "{0} 个神经元，{1} 个参数"),
+    (r"(\d+) neurons with batch norm, (\d+) parameters", "{0} 个神经元，带批归一化，{1} 个参数"),
+    (r"batch norm of (\d+) features, (\d+) parameters", "{0} 个特征的批归一化，{1} 个参数"),
+)
+
+
+def detail(scope: Scope, members: int | None = None) -> str:
+    """A group's detail in the language in use: nn's ("relu neuron, 3 parameters") translated,
+    a loss's formula as it is; without one, how many nodes it holds (when members is given)."""
+    text = scope.detail
+    if not text:
+        if members is None:
+            return ""
+        return say(f"{members} nodes", f"{members} 个节点")
+    if current() == "zh":
+        for pattern, chinese in _DETAILS:
+            found = re.fullmatch(pattern, text)
+            if found:
+                return chinese.format(*found.groups()).replace("linear 神经元", "线性神经元")
+    return text
+
+
+def font_name(font: str) -> str:
+    """A font for dot, with a Chinese one after it in Chinese (dot otherwise leaves the choice
+    of a font for the Chinese characters to the system's fallback, which may have none)."""
+    if current() != "zh":
+        return font
+    return f"{font},Noto Sans Mono CJK SC" if "Mono" in font else f"{font},Noto Sans CJK SC"
 
 
 class Scene:
@@ -167,13 +225,18 @@ class Scene:
         their parameters' .grad); legend is DOT lines to add (grad_legend's)."""
         if rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"rankdir must be LR, RL, TB or BT; got {rankdir!r}")
-        data = data if data is not None else {n: f"data {number(n.data)}" for n in self.order}
+        data = (
+            data
+            if data is not None
+            else {n: f"{field_word('data')} {number(n.data)}" for n in self.order}
+        )
         fills, flags = fills or {}, flags or {}
+        sans = font_name("Helvetica")
         lines = [
             "digraph backprop {",
-            f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.25, ranksep=0.35];',
-            f'  node [fontname="{font}", fontsize=11, penwidth=1.2];',
-            '  edge [fontname="Helvetica", fontsize=9, color="#666666", arrowsize=0.6];',
+            f'  graph [rankdir={rankdir}, fontname="{sans}", nodesep=0.25, ranksep=0.35];',
+            f'  node [fontname="{font_name(font)}", fontsize=11, penwidth=1.2];',
+            f'  edge [fontname="{sans}", fontsize=9, color="#666666", arrowsize=0.6];',
         ]
         lines += [legend] if legend else []  # the graph's label: under the graph
 
@@ -190,7 +253,7 @@ class Scene:
             if grads is not None:
                 fields.append(grads[node])
             if node in flags:
-                fields.append(f"⚠ {flags[node]}")
+                fields.append(f"⚠ {flag_text(flags[node])}")
             border = ', color="#d62728", penwidth=2.5' if node in highlight else ""
             label = "|".join(_record(text) for text in fields)
             extra = f', shape=record, style="rounded,filled", label="{{{label}}}"{border}'
@@ -204,9 +267,9 @@ class Scene:
                 lines.extend(self._input_arrows(node, op, local_grads))
         for group, box in self.group_ids.items():
             members = self.members[group]
-            fields = [group.name, group.detail or f"{len(members)} nodes"]
+            fields = [group.name, detail(group, len(members))]
             fields += self.group_texts(group, data, grads, params)
-            fields += [f"⚠ {flags[n]}" for n in members if n in flags][:1]
+            fields += [f"⚠ {flag_text(flags[n])}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
             label = label if rankdir in ("LR", "RL") else f"{{{label}}}"  # fields one above
             extra = f', shape=record, style="filled,bold", label="{label}"'  # the other
@@ -233,9 +296,10 @@ class Scene:
         and its parameters' gradients (a neuron, a layer), after the name and the detail."""
         output, texts = self.outputs[group], []
         if len(output) == 1:  # a neuron's or a loss's output (a layer has one per neuron)
-            texts.append(data[output[0]].replace("data", "out", 1))
+            data_word, grad_word = field_word("data"), field_word("grad")
+            texts.append(data[output[0]].replace(data_word, field_word("out"), 1))
             if grads is not None:
-                texts.append(grads[output[0]].replace("grad", "out.grad", 1))
+                texts.append(grads[output[0]].replace(grad_word, field_word("out.grad"), 1))
         if grads is not None and self.parameters(group):
             known = {p: p.grad for p in self.parameters(group)}
             text = params[group] if params is not None else self.parameter_grads(group, known)
@@ -248,10 +312,16 @@ class Scene:
         found = self.parameters(group)
         if group.kind == NEURON and len(found) <= 5:
             shown = [number(known[p]) if p in known else "?" for p in found]
-            return f"w.grad {' '.join(shown[:-1])} b.grad {shown[-1]}"
+            weights = " ".join(shown[:-1])
+            return say(
+                f"w.grad {weights} b.grad {shown[-1]}", f"w 的梯度 {weights}，b 的梯度 {shown[-1]}"
+            )
         sizes = [float(np.mean(np.abs(known[p]))) for p in found if p in known]
         mean = number(sum(sizes) / len(sizes)) if sizes else "?"
-        return f"|grad| mean {mean} of {len(found)} parameters"
+        return say(
+            f"|grad| mean {mean} of {len(found)} parameters",
+            f"{len(found)} 个参数的 |梯度| 均值 {mean}",
+        )
 
     def _input_arrows(self, node: Value, op: str, local_grads: bool) -> Iterable[str]:
         locals_ = _local_grads(node) if local_grads else ()
@@ -450,6 +520,12 @@ FLAG_MEANINGS = {
     "vanishing": "vanishing: |grad| < 1e-6",
     "dead": "dead activation: derivative 0",
 }
+FLAG_MEANINGS_ZH = {
+    "not finite": "非有限值（inf 或 nan）",
+    "exploding": "梯度爆炸：|梯度| > 1e3",
+    "vanishing": "梯度消失：|梯度| < 1e-6",
+    "dead": "死亡的激活：导数为 0",
+}
 
 
 def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) -> str:
@@ -465,8 +541,9 @@ def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) 
         low, high = scale
         steps = 3 if high > low else 0
         shown = [10 ** (low + (high - low) * i / steps) for i in range(steps)] + [10**high]
-        hues = (("grad &gt; 0", SIGN_COLOURS[0]), ("grad &lt; 0", SIGN_COLOURS[1]))
-        for title, hue in hues if signed else (("|grad|", GRAD_COLOUR),):
+        grad = field_word("grad")
+        hues = ((f"{grad} &gt; 0", SIGN_COLOURS[0]), (f"{grad} &lt; 0", SIGN_COLOURS[1]))
+        for title, hue in hues if signed else ((f"|{grad}|", GRAD_COLOUR),):
             cells = [
                 f'<td border="1" bgcolor="{_mix(PLAIN, hue, _depth(size, scale))}">'
                 f"{_html(number(size))}</td>"
@@ -474,18 +551,24 @@ def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) 
             ]
             rows.append((title, cells))
     if signed and any(shade == 0 for shade in shades.values()):
-        rows.append(("grad = 0", [f'<td border="1" bgcolor="{PLAIN}">0</td>']))
+        rows.append((f"{field_word('grad')} = 0", [f'<td border="1" bgcolor="{PLAIN}">0</td>']))
     kinds = dict.fromkeys("dead" if flag.startswith("dead") else flag for flag in flags.values())
     width = max((len(cells) for _, cells in rows), default=1)
     for i, kind in enumerate(kind for kind in FLAG_MEANINGS if kind in kinds):
         colour = PLAIN if signed and kind != "not finite" else FLAG_COLOURS[kind]
-        text = f"⚠ {_html(FLAG_MEANINGS[kind])}"
+        meanings = FLAG_MEANINGS_ZH if current() == "zh" else FLAG_MEANINGS
+        text = f"⚠ {_html(meanings[kind])}"
         cell = f'<td border="1" bgcolor="{colour}" colspan="{width}" align="left">{text}</td>'
-        rows.append(("flags" if i == 0 else "", [cell]))
+        rows.append((say("flags", "标记") if i == 0 else "", [cell]))
     if not rows:
         return ""
     batch = _batched(scene)
-    if signed:
+    if current() == "zh" and signed:
+        what = "批量上平均梯度" if batch else "梯度"
+        title = f"颜色：{what}的正负，绝对值越大颜色越深（对数刻度）"
+    elif current() == "zh":
+        title = f"颜色：{'批量上 |梯度| 的均值' if batch else '|梯度|'}，对数刻度"
+    elif signed:
         what = "the mean grad over the batch" if batch else "grad"
         title = f"colour: the sign of {what}, deeper the larger its size (log scale)"
     else:

@@ -20,8 +20,9 @@ import numpy as np
 
 from microgradx import errors, ops
 from microgradx.engine import Edge, Value, backpropagate
+from microgradx.language import current, say
 from microgradx.recording import LAYER, LOSS, NEURON, Scope
-from microgradx.viz.scene import Scene, number
+from microgradx.viz.scene import Scene, detail, number
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def steps_of(scene: Scene, include_forward: bool) -> list[Step]:
             root,
             1.0,
             (),
-            f"{names[root]}.grad = 1 (∂{names[root]}/∂{names[root]} = 1): backpropagation starts",
+            f"{names[root]}.grad = 1 (∂{names[root]}/∂{names[root]} = 1)"
+            + say(": backpropagation starts", "：反向传播开始"),
         )
     )
     walked: list[list[Edge]] = []  # the edges of each node, in the order the engine walks them
@@ -188,24 +190,27 @@ def _by_box(scene: Scene, steps: list[Step]) -> list[Step]:
 
 
 SHOWN = 6  # lines of each kind a group's caption shows
+KINDS = {"inside it": "其内部：", "its parameters": "它的参数：", "its inputs": "它的输入："}  # zh
 
 
 def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
     """What happened in a neuron, layer or loss, in its own terms: its output's gradient, then
     what passed inside it, what its parameters received and what its inputs received."""
-    head = group.name + (f" ({group.detail})" if group.detail else "")
+    about = detail(group)
+    head = group.name + (say(f" ({about})", f"（{about}）") if about else "")
     outputs = scene.outputs[group]
     if run[0].kind == "forward" and group.kind == LOSS:  # its value from its inputs
         inputs = dict.fromkeys(p for n in scene.members[group] for p in n.parents
                                if scene.group.get(p) is not group)  # fmt: skip
         given = ", ".join(f"{scene.names[p]} = {number(p.data)}" for p in inputs)
         formula = f" = {group.detail}" if group.detail else ""
-        return f"{group.name}{formula} = {number(outputs[0].data)}\n  from {given}"
+        return f"{group.name}{formula} = {number(outputs[0].data)}\n  {say('from', '由')} {given}"
     if run[0].kind == "forward":
         computed = [s.caption for s in run if s.node.op is not None]
-        out = f"; out = {number(outputs[0].data)}" if len(outputs) == 1 else ""
+        out = say("; out = ", "：out = ") + number(outputs[0].data) if len(outputs) == 1 else ""
         body = "\n".join(_own_names(scene, group, line) for line in _first(computed))
-        return f"{head} computes{out}\n{body}"
+        computes = say(" computes", "计算" if head.endswith("）") else " 计算")
+        return f"{head}{computes}{out}\n{body}"
     if group.kind == LOSS:
         return _loss_caption(scene, group, run)
     own = set(scene.parameters(group))  # its weights and biases
@@ -216,11 +221,11 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
             kind = "its parameters" if edge.parent in own else "inside it" if inside else ""
             kinds[kind or "its inputs"].append(line)
     single = outputs == [run[0].node]  # a neuron's out.grad (a layer has one per neuron)
-    out = f": out.grad = {number(run[0].upstream)}" if single else ""
+    out = say(": ", "：") + f"out.grad = {number(run[0].upstream)}" if single else ""
     lines = [f"{head}{out}"]
     for kind, found in kinds.items():
         if found:
-            lines += [f"{kind}:", *_first(found)]
+            lines += [KINDS[kind] if current() == "zh" else f"{kind}:", *_first(found)]
     return "\n".join([lines[0], *(_own_names(scene, group, line) for line in lines[1:])])
 
 
@@ -235,14 +240,20 @@ def _loss_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
             if scene.group.get(edge.parent) is not group:
                 received[edge.parent] = received.get(edge.parent, 0.0) + edge.contribution
     formula = f" = {group.detail}" if group.detail else ""
-    lines = [f"{group.name}{formula} = {number(out.data)}: out.grad = {number(upstream)}"]
+    colon = say(": ", "：")
+    lines = [f"{group.name}{formula} = {number(out.data)}{colon}out.grad = {number(upstream)}"]
     for parent, total in received.items():
         p, through = scene.names[parent], ""
         if isinstance(upstream, float) and upstream != 0.0:
             through = f" = {number(total / upstream)} × {number(upstream)}"
         lines.append(f"  {p}.grad += ∂{group.name}/∂{p} × out.grad{through} = {number(total)}")
     inside = sum(len(step.contributions) for step in run) - len(received)
-    lines.append(f"  (through {inside} edges inside it: expand_loss=True shows each)")
+    lines.append(
+        say(
+            f"  (through {inside} edges inside it: expand_loss=True shows each)",
+            f"  （经过其内部的 {inside} 条边：expand_loss=True 逐条显示）",
+        )
+    )
     return "\n".join(lines)
 
 
@@ -281,7 +292,8 @@ def _own_names(scene: Scene, group: Scope, text: str) -> str:
 
 def _first(lines: list[str]) -> list[str]:
     """The first lines (indented), and how many more there are."""
-    more = [f"  … and {len(lines) - SHOWN} more"] if len(lines) > SHOWN else []
+    left = len(lines) - SHOWN
+    more = [say(f"  … and {left} more", f"  … 另外还有 {left} 个")] if left > 0 else []
     return [f"  {line}" for line in lines[:SHOWN]] + more
 
 
@@ -289,7 +301,9 @@ def forward_step(node: Value, names: dict[Value, str]) -> Step:
     """The step that computes node's value from its inputs."""
     name, result = names[node], number(node.data)
     if node.op is None:
-        return Step("forward", node, None, (), f"{name} = {result} (an input)")
+        return Step(
+            "forward", node, None, (), f"{name} = {result}" + say(" (an input)", "（输入）")
+        )
     symbols = [names[p] for p in node.parents]
     numbers = [number(p.data) for p in node.parents]
     formula, arithmetic = node.op.write(*symbols), node.op.write(*numbers)
@@ -340,12 +354,14 @@ def _caption(edge: Edge, names: dict[Value, str], rule: str = "", numbers: str =
     if np.ndim(contribution) == 0 and (np.ndim(local) > 0 or np.ndim(upstream) > 0):
         # a single number met a batch: it gets the sum over the examples
         symbolic = f" = Σ {rule} × {n}.grad" if rule else ""
-        text = f"{p}.grad += Σ over the batch of ∂{n}/∂{p} × {n}.grad{symbolic}"
-        text += f" = {arithmetic}, summed = {number(contribution)}"
+        over = say("Σ over the batch of", "Σ（对批量求和）")
+        text = f"{p}.grad += {over} ∂{n}/∂{p} × {n}.grad{symbolic}"
+        text += f" = {arithmetic}" + say(", summed = ", "，求和 = ") + number(contribution)
     else:
         symbolic = f" = {rule} × {n}.grad" if rule else ""
         text = f"{p}.grad += ∂{n}/∂{p} × {n}.grad{symbolic} = {arithmetic} = {number(contribution)}"
-    return text + (f", so {p}.grad = {number(edge.grad_after)}" if edge.accumulated else "")
+    so = say(", so", "，于是")
+    return text + (f"{so} {p}.grad = {number(edge.grad_after)}" if edge.accumulated else "")
 
 
 def _bracketed(rule: str) -> str:

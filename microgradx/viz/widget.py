@@ -47,7 +47,7 @@ from microgradx.viz.player import (
     source,
     view_html,
 )
-from microgradx.viz.scene import FIGURE_SPACE, number
+from microgradx.viz.scene import FIGURE_SPACE, field_word, number
 
 ROOM = "-0.000e-00"  # the widest number a box may show (number() writes 4 figures): boxes fit it
 Range = tuple[float, float, float]  # (value, low, high)
@@ -104,8 +104,8 @@ class Live(anywidget.AnyWidget):
         data, grads, params = self._film.widest()
         svg = _svg(  # the layout, once: every box wide enough for any number it may show
             self._film.scene,
-            {n: _pad(t, f"data {ROOM}") for n, t in data.items()},
-            {n: _pad(t, f"grad {ROOM}") for n, t in grads.items()},
+            {n: _pad(t, f"{field_word('data')} {ROOM}") for n, t in data.items()},
+            {n: _pad(t, f"{field_word('grad')} {ROOM}") for n, t in grads.items()},
             {g: _pad(t, t + FIGURE_SPACE * (len(t) // 2)) for g, t in params.items()},
         )
         sliders = [
