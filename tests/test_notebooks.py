@@ -59,6 +59,11 @@ def test_the_chinese_prose_is_chinese() -> None:
             if cell.cell_type == "markdown" and re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{4,}", words):
                 assert CJK.search(cell.source), f"{chinese.name}: English prose: {cell.source!r}"
                 assert cell.source not in prose
+            # a line break inside a Chinese sentence shows as a space: one line per paragraph
+            broken = re.search(
+                "[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]\n[\u4e00-\u9fff]", cell.source
+            )
+            assert cell.cell_type == "code" or not broken, f"{chinese.name}: {broken}"
 
 
 def test_each_notebook_opens_with_its_aims_sets_its_language_and_ends_with_exercises() -> None:
