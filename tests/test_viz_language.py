@@ -15,7 +15,7 @@ from conftest import need
 from microgradx import language, losses, nn, viz
 from microgradx.engine import Value
 from microgradx.recording import Scope
-from microgradx.viz.player import film_data, frames
+from microgradx.viz.player import film_data, frames, player_html
 from microgradx.viz.scene import FLAG_MEANINGS, FLAG_MEANINGS_ZH, Scene, detail, flag_text, run_dot
 
 CHINESE = re.compile(r"[\u3400-\u9fff]")
@@ -169,3 +169,43 @@ def test_the_player_speaks_chinese() -> None:
     text = "\n".join(texts)
     assert "输出梯度" in text and "w 的梯度" in text
     assert english_words(text, scene) == [], text
+
+
+def page_text(document: str) -> str:
+    """The words a reader of the player's page sees: its text and its buttons' tips, without
+    the script, the style, the steps' data and the picture."""
+    visible = re.sub(r"<(script|style|svg)\b.*?</\1>", "", document, flags=re.S)
+    tips = " ".join(re.findall(r'(?:title|aria-label)="([^"]*)"', visible))
+    return html.unescape(re.sub(r"<[^>]+>", " ", visible) + " " + tips)
+
+
+def test_the_player_page_speaks_the_language_in_use() -> None:
+    out, _ = neuron()
+    english = player_html(out)
+    language.use("zh")
+    chinese = player_html(out)
+    assert '<html lang="zh">' in chinese and '<html lang="en">' in english
+    words = page_text(chinese)
+    names = {"Home", "End", *nn.ACTIVATIONS}  # keys as printed on them; the op in the title
+    assert "播放" in words and "整张图" in words and "缩小" in words
+    assert [w for w in ENGLISH_WORD.findall(words) if w not in names] == []
+    assert not CHINESE.search(page_text(english))
+    assert "first step (Home)" in english and "yellow: the node being processed" in english
+
+
+def test_the_players_counter_and_play_button_speak_chinese(browser: object, tmp_path) -> None:
+    out, _ = neuron()
+    language.use("zh")
+    path = tmp_path / "player.html"
+    viz.save_html(out, path)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(path.as_uri())
+        counter = page.locator("#counter")
+        assert re.fullmatch(r"步骤 0 / \d+", counter.inner_text())
+        page.locator("#play").click()
+        assert page.locator("#play").inner_text() == "\u23f8 暂停"
+        page.locator("#play").click()
+        assert page.locator("#play").inner_text() == "\u25b6 播放"
+    finally:
+        page.close()

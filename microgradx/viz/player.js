@@ -30,6 +30,7 @@ export function mount(root, film, options) {
   Array.prototype.forEach.call(drawing.querySelectorAll("[id]"), function (e) { byId[e.id] = e; });
   var steps = film.steps, last = steps.length - 1, current = 0, timer = null;
   var slots = film.start.slots || {};
+  var words = film.words || { step: "step", play: "play", pause: "pause" };  // the page's language
   var slider = part("slider"), caption = part("caption"), counter = part("counter");
   var playButton = part("play");
   slider.max = String(last);
@@ -93,7 +94,7 @@ export function mount(root, film, options) {
     current = wanted;
     mark(steps[current]);
     caption.textContent = steps[current].caption;
-    counter.textContent = "step " + current + " / " + last;
+    counter.textContent = words.step + " " + current + " / " + last;
     slider.value = String(current);
     follow(steps[current]);
     placeOverview();
@@ -346,11 +347,11 @@ export function mount(root, film, options) {
   }, { passive: false });
 
   // ---- Buttons and keys. ----
-  function stop() { if (timer) { clearInterval(timer); timer = null; playButton.textContent = "\u25B6 play"; } }
+  function stop() { if (timer) { clearInterval(timer); timer = null; playButton.textContent = "\u25B6 " + words.play; } }
   function play() {
     if (timer) { stop(); return; }
     if (current === last) { show(0); }
-    playButton.textContent = "\u23F8 pause";
+    playButton.textContent = "\u23F8 " + words.pause;
     timer = setInterval(function () { if (current >= last) { play(); } else { show(current + 1); } }, 900);
   }
   function toggleOverview() { overviewChoice = !overviewWanted(); drawOverview(); placeOverview(); }

@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from microgradx import language
 from microgradx.engine import Value
 from microgradx.files import write_atomically, write_text
 from microgradx.language import say
@@ -231,9 +232,12 @@ def player_html(
         "view": view_html(svg),
         "steps": payload,
         "script": source("player.js"),
+        "lang": language.current(),
     }  # one pass over the template: no text put in is read again
     return re.sub(
-        r"\{(title|css|view|steps|script)\}", lambda m: parts[m.group(1)], source("player.html")
+        r"\{(title|css|view|steps|script|lang)\}",
+        lambda m: parts[m.group(1)],
+        source("player.html"),
     )
 
 
@@ -267,12 +271,65 @@ def film_data(film: Frames) -> dict[str, Any]:
         "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in groups},
         "slots": {box: _slots(scene, group) for group, box in scene.group_ids.items()},
     }
-    return {"start": start, "steps": steps}
+    words = {key: page_words()[key] for key in ("step", "play", "pause")}
+    return {"start": start, "steps": steps, "words": words}
 
 
 def view_html(svg: str) -> str:
-    """The player's controls, caption, frame (holding the picture) and help, as markup."""
-    return source("view.html").replace("{svg}", svg, 1)  # (svg's own text is not searched)
+    """The player's controls, caption, frame (holding the picture) and help, as markup, in the
+    language in use."""
+    words = page_words()
+    marked = re.sub(r"\{w\.(\w+)\}", lambda m: words[m.group(1)], source("view.html"))
+    return marked.replace("{svg}", svg, 1)  # (svg's own text is not searched)
+
+
+_SWATCH = '<span class="swatch {}"></span>'
+_KEYS = " ".join(f"<kbd>{key}</kbd>" for key in ("&#x2190;", "&#x2192;"))
+
+
+def page_words() -> dict[str, str]:
+    """The words of the player's page (its buttons, their tips, the help), in the language in
+    use; the script reads step, play and pause from the film's data."""
+    en = {
+        "first": "first", "first_title": "first step (Home)", "prev": "prev",
+        "prev_title": "previous step (&#x2190;)", "play": "play", "pause": "pause",
+        "play_title": "play or pause (space)", "next": "next", "next_title": "next step (&#x2192;)",
+        "last": "last", "last_title": "last step (End)", "step": "step", "zoom_out": "zoom out",
+        "zoom_in": "zoom in", "fit": "fit", "fit_title": "the whole graph (0 or f)",
+        "minimap": "the whole graph: click or drag to look there",
+        "help": " &#xB7;\n".join([
+            f"{_SWATCH.format('yellow')}yellow: the node being processed",
+            f"{_SWATCH.format('blue')}blue: receiving gradient at this step",
+            f"{_SWATCH.format('green')}green: gradient known (done)",
+            f"{_SWATCH.format('orange')}orange outline: a gradient added to one already there (+=)",
+            f"{_SWATCH.format('red')}red arrows: this step's edges<br>\n{_KEYS} step",
+            "<kbd>Home</kbd> <kbd>End</kbd> jump", "<kbd>space</kbd> plays",
+            "<kbd>+</kbd> <kbd>&#x2212;</kbd> zoom to the yellow node",
+            "<kbd>0</kbd> or <kbd>f</kbd> the whole graph", "<kbd>m</kbd> overview on/off",
+            "drag to move", "wheel to zoom", "click or drag in the overview to look there",
+        ]),
+    }  # fmt: skip
+    if language.current() != "zh":
+        return en
+    return {
+        "first": "第一步", "first_title": "第一步（Home）", "prev": "上一步",
+        "prev_title": "上一步（&#x2190;）", "play": "播放", "pause": "暂停",
+        "play_title": "播放或暂停（空格）", "next": "下一步", "next_title": "下一步（&#x2192;）",
+        "last": "最后一步", "last_title": "最后一步（End）", "step": "步骤", "zoom_out": "缩小",
+        "zoom_in": "放大", "fit": "全图", "fit_title": "整张图（0 或 f）",
+        "minimap": "整张图：点击或拖动，就看那里",
+        "help": " &#xB7;\n".join([
+            f"{_SWATCH.format('yellow')}黄色：正在处理的节点",
+            f"{_SWATCH.format('blue')}蓝色：这一步收到梯度",
+            f"{_SWATCH.format('green')}绿色：梯度已知（完成）",
+            f"{_SWATCH.format('orange')}橙色边框：梯度加到已有的梯度上（+=）",
+            f"{_SWATCH.format('red')}红色箭头：这一步的边<br>\n{_KEYS} 前后一步",
+            "<kbd>Home</kbd> <kbd>End</kbd> 跳到首尾", "<kbd>空格</kbd> 播放",
+            "<kbd>+</kbd> <kbd>&#x2212;</kbd> 以黄色节点为中心缩放",
+            "<kbd>0</kbd> 或 <kbd>f</kbd> 整张图", "<kbd>m</kbd> 开关总览",
+            "拖动以移动", "滚轮缩放", "在总览中点击或拖动，就看那里",
+        ]),
+    }  # fmt: skip
 
 
 @functools.cache
