@@ -271,7 +271,7 @@ def film_data(film: Frames) -> dict[str, Any]:
         "params": {scene.group_ids[g]: scene.parameter_grads(g, {}) for g in groups},
         "slots": {box: _slots(scene, group) for group, box in scene.group_ids.items()},
     }
-    words = {key: page_words()[key] for key in ("step", "play", "pause")}
+    words = {key: page_words()[key] for key in ("step", "play", "pause", "curve")}
     return {"start": start, "steps": steps, "words": words}
 
 
@@ -289,12 +289,14 @@ _KEYS = " ".join(f"<kbd>{key}</kbd>" for key in ("&#x2190;", "&#x2192;"))
 
 def page_words() -> dict[str, str]:
     """The words of the player's page (its buttons, their tips, the help), in the language in
-    use; the script reads step, play and pause from the film's data."""
+    use; the scripts read step, play, pause and curve (the live widget's loss curve) from the
+    film's data."""
     en = {
         "first": "first", "first_title": "first step (Home)", "prev": "prev",
         "prev_title": "previous step (&#x2190;)", "play": "play", "pause": "pause",
         "play_title": "play or pause (space)", "next": "next", "next_title": "next step (&#x2192;)",
         "last": "last", "last_title": "last step (End)", "step": "step", "zoom_out": "zoom out",
+        "curve": "loss by step",
         "zoom_in": "zoom in", "fit": "fit", "fit_title": "the whole graph (0 or f)",
         "minimap": "the whole graph: click or drag to look there",
         "help": " &#xB7;\n".join([
@@ -316,6 +318,7 @@ def page_words() -> dict[str, str]:
         "prev_title": "上一步（&#x2190;）", "play": "播放", "pause": "暂停",
         "play_title": "播放或暂停（空格）", "next": "下一步", "next_title": "下一步（&#x2192;）",
         "last": "最后一步", "last_title": "最后一步（End）", "step": "步骤", "zoom_out": "缩小",
+        "curve": "每一步的损失",
         "zoom_in": "放大", "fit": "全图", "fit_title": "整张图（0 或 f）",
         "minimap": "整张图：点击或拖动，就看那里",
         "help": " &#xB7;\n".join([

@@ -42,7 +42,7 @@ function trainingPanels(model) {
   var first = svgNode("text", { x: L, y: H - 4, "text-anchor": "start" });
   var last = svgNode("text", { x: W - 4, y: H - 4, "text-anchor": "end" });
   var title = svgNode("text", { x: (L + W) / 2, y: H - 4, "text-anchor": "middle" });
-  title.textContent = "loss by step";
+  title.textContent = (model.get("film").words || {}).curve || "loss by step";
   curve.append(frame, line, top, bottom, first, last, title);
 
   var S = 160;  // the boundary's canvas, px
