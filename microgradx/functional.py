@@ -53,7 +53,9 @@ def weighted_sum(ws: Iterable[Any], xs: Iterable[Any], b: Any = 0.0) -> Value:
         got = f"{len(ws)} weight(s) and {len(xs)} input(s)"
         raise ValueError(f"weighted_sum needs one weight per input, at least one; got {got}")
     n, operands = len(ws), [*ws, *xs, b]
-    for i, x in enumerate(operands if set(map(type, operands)) != {Value} else ()):
+    mixed = set(map(type, operands[:-1])) != {Value}  # (b, often 0.0, is looked at alone)
+    for i in range(2 * n + 1) if mixed else (2 * n,):
+        x = operands[i]
         try:  # a number becomes an input node
             operands[i] = x if isinstance(x, Value) else Value(x)
         except TypeError as error:
