@@ -84,7 +84,7 @@ def test_backprop_by_hand_equals_backward_on_batches(
 
 
 @given(st.lists(st.floats(-3, 3), min_size=3, max_size=3), st.floats(-2, 2))
-def test_a_weighted_sum_and_a_custom_op_step_by_hand(xs: list[float], bias: float) -> None:
+def test_a_custom_op_steps_by_hand(xs: list[float], bias: float) -> None:
     cube = custom_op("cube", lambda a: a**3, lambda a, out: 3 * a**2)
     ws = [Value(0.5 * i - 1.0, label=f"w{i}") for i in range(3)]
     inputs = [Value(x, label=f"x{i}") for i, x in enumerate(xs)]
