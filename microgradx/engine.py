@@ -83,13 +83,15 @@ class Value:
     __slots__ = ("__weakref__", "_a", "_b", "data", "grad", "label", "op", "scope")
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
 
-    def __init__(
-        self, data: Any, label: str = "", op: Op | None = None, parents: tuple[Value, ...] = ()
-    ) -> None:
-        """A number, or a batch (a 1-D array). The engine also passes the row that made the
-        node and its inputs: this is the one place a node is built."""
+    def __init__(self, data: Any, _children: Any = (), _op: str = "", label: str = "",
+                 op: Op | None = None, parents: tuple[Value, ...] = ()) -> None:  # fmt: skip
+        """A number, or a batch (a 1-D array). _children and _op are the lecture's spelling,
+        left empty: a result is recorded by computing it. The engine also passes the row that
+        made the node and its inputs: this is the one place a node is built."""
         paused, self.scope = recording.now  # the Scope (neuron, layer, loss) it is made in
         if op is None:  # an input: check what it holds
+            if _children or _op:
+                raise errors.built_by_hand(_children, _op)
             data = errors.as_data(data, label)
         elif paused:  # inside no_grad(): no graph, every result is an input
             op, parents = None, ()
@@ -107,6 +109,16 @@ class Value:
         if b is None:
             return () if a is None else (a,)
         return (a, *b) if b.__class__ is tuple else (a, b)  # type: ignore[arg-type,return-value]
+
+    @property
+    def _prev(self) -> set[Value]:
+        """The lecture's name for the inputs: parents as a set (no order, no repeats)."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """The lecture's name for the op: its symbol ("+", "**2", "tanh"); "" for an input."""
+        return "" if self.op is None else str(self.op)
 
     def __repr__(self) -> str:
         text = f"Value(data={errors.show(self.data)}, grad={errors.show(self.grad)}"
@@ -127,7 +139,7 @@ class Value:
 
     def detach(self) -> Value:
         """The same data as a new input node: gradients stop here."""
-        return Value(self.data, self.label)
+        return Value(self.data, label=self.label)
 
     def backward(self) -> None:
         """Fill in `.grad` on every node this one depends on: d(self)/d(node).
@@ -141,6 +153,17 @@ class Value:
         errors.finite_gradients(self, grads)  # before anything is stored: all or nothing
         for node, grad in grads.items():
             node.grad = node.grad + grad if node.op is None else grad
+
+    def _backward(self, explain: bool = False) -> None:
+        """Backpropagation by hand, one node at a time (the lecture's manual steps): for each
+        input, parent.grad += ∂self/∂parent × self.grad, the local derivative from the op
+        table, the step from the backward walk; an input does nothing. explain: print each."""
+        edges: list[Edge] = []
+        backpropagate(self, on_edge=edges.append, order=(self,), upstream=self.grad)
+        for i, edge in enumerate(edges):
+            edge.parent.grad = edge.parent.grad + edge.contribution  # += (an array: a copy)
+            if explain:
+                print(_in_words(edge, i))
 
     if TYPE_CHECKING:  # what type checkers see of the methods made from the op table below
         __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _binary(ops.ADD)
@@ -179,7 +202,7 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
     elif len(parents) > 1 and not op.checks_batches and errors.different_batches(op, parents):
         raise errors.different_batches(op, parents)  # type: ignore[misc]  # (not None here)
     node = _new(Value)
-    _build(node, data, "", op, parents)  # Value.__init__, without Python's class-call detour
+    _build(node, data, (), "", "", op, parents)  # Value.__init__, without the class-call detour
     return node
 
 
@@ -196,6 +219,7 @@ def backpropagate(
     create_graph: bool = False,
     on_edge: Callable[[Edge], object] | None = None,
     order: Sequence[Value] | None = None,
+    upstream: Any = 1.0,
 ) -> dict[Value, Any]:
     """The chain rule: d(root)/d(node) for every node root depends on, in one backward walk.
 
@@ -204,8 +228,9 @@ def backpropagate(
     called with an `Edge` for every edge walked (the step-by-step pictures use it). `order`
     chooses the walk: root first, every node after all the nodes that use it (the pictures
     finish a neuron before the next); by default the reverse of topological_order(root).
+    upstream: the gradient root starts with (1.0: ∂root/∂root; _backward passes root.grad).
     """
-    grads: dict[Value, Any] = {root: 1.0}
+    grads: dict[Value, Any] = {root: upstream}
     walk = reversed(topological_order(root, inputs=False)) if order is None else order
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         for node in walk:
@@ -240,6 +265,24 @@ def backpropagate(
             except ArithmeticError as error:
                 raise errors.not_finite_backward(node, error) from None
     return grads
+
+
+def _in_words(edge: Edge, i: int) -> str:
+    """Edge i of a node in numbers: w.grad += ∂o/∂w × o.grad = x × o.grad = 2.0 × 0.5 = 1.0"""
+    (n, p), op = map(_called, (edge.node, edge.parent)), edge.node.op
+    rule = "".join(op.grad_notation[i : i + 1]).format(*map(_called, edge.node.parents))
+    rule = f" = ({rule}) × {n}.grad" if " " in rule else f" = {rule} × {n}.grad" if rule else ""
+    summed = np.ndim(edge.contribution) < max(np.ndim(edge.local_grad), np.ndim(edge.upstream))
+    numbers = f"{errors.show(edge.local_grad)} × {errors.show(edge.upstream)}"
+    numbers += f"{' summed over the batch' * summed} = {errors.show(edge.contribution)}"
+    after = f", so {p}.grad = {errors.show(edge.parent.grad)}"
+    return f"{p}.grad += ∂{n}/∂{p} × {n}.grad{rule} = {numbers}{after}"
+
+
+def _called(node: Value) -> str:
+    """What _backward(explain=True) calls a node: its label (bracketed if it is a formula:
+    (x1*w1).grad), else its op's name."""
+    return ops.operand(node.label or (node.op.name if node.op is not None else "input"))
 
 
 def topological_order(root: Value, inputs: bool = True) -> list[Value]:

@@ -37,6 +37,15 @@ def as_data(data: Any, label: Any = "") -> Any:
     raise TypeError(f"Value holds a number or {BATCH}; got {got}{hint}")
 
 
+def built_by_hand(children: Any, op_text: Any) -> TypeError:
+    """Value(data, _children, _op): how the lecture's own Value class records a result."""
+    if isinstance(children, str) and not op_text:  # Value(2.0, "x"), a label meant
+        fix = f"write label={children!r}"
+        return TypeError(f"Value's second argument is _children, as in the lecture; {fix}")
+    how = "compute it (a * b, x.tanh()) and it records _prev and _op; an op of your own: custom_op"
+    return TypeError(f"Value(data, _children, _op={op_text!r}) builds a result by hand; {how}")
+
+
 def finite_number(what: str, x: Any) -> float:
     """A plain finite number (an exponent, a slope, a rate), or an error naming `what`."""
     if not isinstance(x, NUMBERS) or isinstance(x, bool):

@@ -2,6 +2,7 @@
 
     viz.to_dot(y)                       # DOT text; needs nothing else
     viz.draw(y)                         # a graphviz.Digraph: shows inline in Jupyter
+    viz.draw_dot(y)                     # the same, by the lecture's name
     viz.backprop_steps(y)               # every step, with its chain-rule arithmetic
     viz.save_html(y, "backprop.html")   # the step-by-step player, one offline HTML file
     viz.player(y)                       # the same player in a notebook cell
@@ -48,6 +49,7 @@ __all__ = [
     "Step",
     "backprop_steps",
     "draw",
+    "draw_dot",
     "live",
     "player",
     "save",
@@ -124,6 +126,9 @@ def draw(root: Value | GradcheckError, **options: object) -> graphviz.Digraph:
     """The graph as a graphviz.Digraph (same options as to_dot): it shows inline in Jupyter,
     and `.render("neuron", format="svg")` writes svg, png or pdf."""
     return digraph(to_dot(root, **options))  # type: ignore[arg-type]
+
+
+draw_dot = draw  # the lecture's name: draw_dot(root)
 
 
 def save(root: Value, path: str | os.PathLike[str], **options: Any) -> None:
