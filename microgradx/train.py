@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -529,10 +530,7 @@ def _diverging(epoch: int, optimizer: Optimizer) -> Iterator[None]:
     except Diverged:
         raise
     except ArithmeticError as error:
-        raise Diverged(
-            f"at epoch {epoch}: {error}. If training diverged, try a smaller learning rate "
-            f"(now {optimizer.lr:g})"
-        ) from error
+        raise _diverged(optimizer.lr, f"training diverged at epoch {epoch}", str(error)) from error
 
 
 def _loss_or_inf(model: Module, X: Any, y: Any, loss: Loss) -> float:
@@ -561,10 +559,11 @@ def _loss_and_gradient(
                 return value.item(), gradient
     except ArithmeticError:
         pass
-    raise Diverged(
-        f"gradient descent diverged at loss evaluation {evaluation}: the loss or its gradient "
-        f"is not a finite number; try a smaller learning rate (now lr={lr:g}); the model keeps "
-        "the best weights found before it"
+    raise _diverged(
+        lr,
+        f"gradient descent diverged at loss evaluation {evaluation}",
+        "the loss or its gradient is not a finite number; the model keeps the best weights "
+        "found before it",
     )
 
 
@@ -577,6 +576,19 @@ def _unannotated(signature: inspect.Signature) -> inspect.Signature:
     )
 
 
+def _diverged(lr: float, where: str, what: str, limit: int = 300) -> Diverged:
+    """The usual cure first, then where and what went wrong: on one line, every batch in the
+    engine's message shortened to its first number, at most `limit` characters of detail."""
+
+    def first_number(batch: re.Match[str]) -> str:
+        numbers = batch.group(1).split(",")
+        return f"[{numbers[0].strip()}{', ...' if len(numbers) > 1 else ''}]"
+
+    what = " ".join(re.sub(r"array\(\[([^\]]*)\][^)]*\)", first_number, what).split())
+    what = what if len(what) <= limit else what[: limit - 3] + "..."
+    return Diverged(f"try a smaller learning rate (now lr={lr:g}): {where}; {what}")
+
+
 def _clipped(x: Any, limit: int = 60) -> str:
     text = repr(x)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -586,9 +598,8 @@ def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
     if not isinstance(value, Value) or isinstance(value.data, np.ndarray):
         raise TypeError("the loss function must return a single-number Value (the batch mean)")
     if not math.isfinite(value.data):
-        raise Diverged(
-            f"the loss became {value.data} at epoch {epoch}: training diverged; "
-            f"try a smaller learning rate (now {optimizer.lr:g})"
+        raise _diverged(
+            optimizer.lr, f"training diverged at epoch {epoch}", f"the loss became {value.data}"
         )
     return value
 
