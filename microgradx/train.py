@@ -255,7 +255,7 @@ def fit(
                 with _diverging(epoch, optimizer):
                     optimizer.zero_grad()
                     with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
-                        output = model(X_batch)
+                        output = _finite_output(model(X_batch))
                         value = _checked(loss(output, y_batch), epoch, optimizer)
                     value.backward()
                     optimizer.step()
@@ -384,7 +384,8 @@ def evaluate(
     X, y = _as_batch(X), np.asarray(y)
     labels = _class_labels(y, "y") if task == "classification" else None
     with evaluating(model), no_grad():
-        output = model(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # caught by _finite_output
+            output = _finite_output(model(X))
         value = loss(output, y).item()
     correct = None if labels is None else float(np.mean(_classes(output, model) == labels))
     return value, correct
@@ -587,6 +588,19 @@ def _diverged(lr: float, where: str, what: str, limit: int = 300) -> Diverged:
     what = " ".join(re.sub(r"array\(\[([^\]]*)\][^)]*\)", first_number, what).split())
     what = what if len(what) <= limit else what[: limit - 3] + "..."
     return Diverged(f"try a smaller learning rate (now lr={lr:g}): {where}; {what}")
+
+
+def _finite_output(output: Any) -> Any:
+    """The model's output (a Value or a list of them), or a FloatingPointError when it holds an
+    inf or a nan: weights grown too large, which a loss would report less clearly."""
+    for value in output if isinstance(output, list) else [output]:
+        finite = np.isfinite(getattr(value, "data", 0.0))
+        if not np.all(finite):
+            bad = f"{finite.size - np.count_nonzero(finite)} of {finite.size} examples"
+            raise FloatingPointError(
+                f"the model's output is not a finite number for {bad}: its weights grew too large"
+            )
+    return output
 
 
 def _clipped(x: Any, limit: int = 60) -> str:

@@ -629,3 +629,20 @@ def test_search_refuses_what_it_cannot_do() -> None:
         train.search(model, X * 1e3, y, losses.mse, "gradient", evaluations=50, lr=1e3)
     kept = train.evaluate(model, X * 1e3, y, losses.mse)[0]  # the best found: the start
     assert model.state_dict() == before and kept == start
+
+
+def test_weights_that_make_the_output_nan_are_a_divergence_not_a_wrong_activation() -> None:
+    """Weights near 1e300 keep finite but make inf - inf = nan in a weighted sum: the sigmoid
+    output is nan, which binary_cross_entropy used to report as 'use a sigmoid'."""
+    X, y = data.make_circles(200, noise=0.05, factor=0.5, seed=0)
+    for validation in (None, (X[:50], y[:50])):
+        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=0)
+        with pytest.raises(train.Diverged) as caught:
+            train.fit(
+                model, X, y, losses.binary_cross_entropy, optim.SGD(model, lr=1e300), epochs=20,
+                validation=validation, progress=False,
+            )  # fmt: skip
+        assert str(caught.value).startswith("try a smaller learning rate (now lr=1e+300): ")
+        assert "output is not a finite number" in str(caught.value)
+        with pytest.raises(FloatingPointError, match=r"output is not a finite number for 50 of 50"):
+            train.evaluate(model, X[:50], y[:50], losses.binary_cross_entropy)
