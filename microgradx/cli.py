@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,12 +15,23 @@ from microgradx import examples, viz
 
 
 class _Parser(argparse.ArgumentParser):
+    # the graph command's arguments: a formula among them that starts with - reads as an option
+    formula_among: Sequence[str] = ()
+
     def error(self, message: str) -> NoReturn:
         """Bad arguments: one line saying what is wrong, and exit code 2."""
+        formula = _dash_formula(self.formula_among, self._option_string_actions)
+        if formula is not None:
+            others = list(self.formula_among)
+            others.remove(formula)
+            fixed = " ".join([self.prog, *map(_quoted, others), "--", _quoted(formula)])
+            message = f"the formula {formula!r} starts with -, so it reads as an option; put it "
+            self.exit(2, f"{self.prog}: {message}last, after --: {fixed}\n")
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _Parser(
         prog="microgradx", description="Learn how neural networks learn, one gradient at a time."
     )
@@ -47,6 +59,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         default=Path("out"),
         help="folder for the pictures and the model (default: out/)",
+    )
+    demo_parser.add_argument(
+        "--hidden",
+        type=_widths,
+        metavar="4,6,6,4",
+        help="the hidden layers' widths, comma-separated; '' for none (default: 4,6,6,4, "
+        "and 16,16 for the spiral)",
+    )
+    demo_parser.add_argument(
+        "--activation",
+        choices=examples.ACTIVATIONS,
+        default="relu",
+        help="the hidden layers' activation (default: relu)",
+    )
+    demo_parser.add_argument(
+        "--optimizer",
+        choices=list(examples.OPTIMIZERS),
+        default="adam",
+        help="how to step downhill; momentum is SGD with momentum 0.9 (default: adam)",
+    )
+    demo_parser.add_argument(
+        "--lr", type=_positive_number, default=0.01, help="the learning rate (default: 0.01)"
+    )
+    demo_parser.add_argument(
+        "--batch-size",
+        type=_whole_number,
+        help="examples per optimizer step (default: all of them, the full batch)",
     )
     demo_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     commands.add_parser("neuron", help="backpropagate through one neuron and print every gradient")
@@ -81,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fill boxes by gradient size (grad) or sign (sign), with a legend "
         "(.dot .svg .png .pdf)",
     )
+    graph_parser.formula_among = argv[argv.index("graph") + 1 :] if "graph" in argv else ()
     arguments = parser.parse_args(argv)
     if arguments.command == "neuron":
         examples.neuron()
@@ -103,8 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             arguments.seed,
             arguments.out,
             not arguments.no_progress,
+            hidden=arguments.hidden,
+            activation=arguments.activation,
+            optimizer=arguments.optimizer,
+            lr=arguments.lr,
+            batch_size=arguments.batch_size,
         )
-    except ImportError as error:
+    except (ImportError, ArithmeticError) as error:  # no matplotlib; training diverged
         print(f"microgradx demo: {error}", file=sys.stderr)
         return 1
     return 0
@@ -186,6 +231,42 @@ def _whole_number(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
+
+
+def _positive_number(text: str) -> float:
+    if not _is_number(text) or float(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, such as 0.01; got {text!r}")
+    return float(text)
+
+
+def _widths(text: str) -> list[int]:
+    """Layer widths written 4,6,6,4 (spaces allowed); an empty text for no hidden layer."""
+    widths = [width.strip() for width in text.split(",")] if text.strip() else []
+    if not all(width.isdigit() and int(width) >= 1 for width in widths):
+        raise argparse.ArgumentTypeError(
+            f"expected widths such as 4,6,6,4 (whole numbers >= 1, comma-separated); got {text!r}"
+        )
+    return [int(width) for width in widths]
+
+
+def _dash_formula(arguments: Sequence[str], options: Collection[str]) -> str | None:
+    """The first argument (before any --) that starts with - and is neither an option of the
+    command nor shaped like one (--name): a formula such as -x*2, which argparse took for one."""
+    for argument in arguments:
+        if argument == "--":
+            return None
+        if (
+            argument.startswith("-")
+            and argument.partition("=")[0] not in options
+            and not re.fullmatch(r"--[A-Za-z][\w-]*(=.*)?", argument)
+        ):
+            return argument
+    return None
+
+
+def _quoted(argument: str) -> str:
+    """An argument as a shell command line needs it: bare when plain, else in double quotes."""
+    return argument if re.fullmatch(r"[\w./=:,+-]+", argument) else f'"{argument}"'
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,21 @@ from microgradx.engine import topological_order
 from microgradx.files import write_atomically
 from microgradx.language import say
 
-__all__ = ["DATASETS", "backprop_player", "demo", "neuron"]
+__all__ = ["ACTIVATIONS", "DATASETS", "OPTIMIZERS", "backprop_player", "demo", "neuron"]
 
 DATASETS: dict[str, Callable[[int], tuple[Any, Any]]] = {  # name -> seed -> (X, y)
     "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
     "moons": lambda seed: data.make_moons(1000, noise=0.1, seed=seed),
     "xor": lambda seed: data.make_xor(1000, noise=0.05, seed=seed),
     "spiral": lambda seed: data.make_spiral(1200, n_classes=3, noise=0.02, seed=seed),
+}
+ACTIVATIONS = nn.ACTIVATIONS  # what the hidden layers may use
+OPTIMIZERS: dict[str, Callable[[list[Value], float], optim.Optimizer]] = {  # name -> (params, lr)
+    "sgd": optim.SGD,
+    "momentum": lambda params, lr: optim.SGD(params, lr, momentum=0.9),
+    "adagrad": optim.Adagrad,
+    "rmsprop": optim.RMSProp,
+    "adam": optim.Adam,
 }
 
 
@@ -36,25 +44,39 @@ def demo(
     seed: int = 0,
     out: str | os.PathLike[str] = "out",
     progress: bool = True,
+    *,
+    hidden: Sequence[int] | None = None,
+    activation: str = "relu",
+    optimizer: str = "adam",
+    lr: float = 0.01,
+    batch_size: int | None = None,
 ) -> None:
-    """Train a network on a toy dataset; write its decision boundary, history, model, player."""
+    """Train a network on a toy dataset; write its decision boundary, history, model, player.
+    hidden: the hidden layers' widths (default [4, 6, 6, 4], the article's network; [16, 16]
+    for the spiral), with `activation`; optimizer: a name in OPTIMIZERS, with learning rate lr;
+    batch_size: None for the full batch. The output layer follows from the dataset."""
     from microgradx import plot  # needs matplotlib: imported here so `neuron` works without it
 
     make = DATASETS[checks.choice("dataset", dataset, DATASETS)]
+    step = OPTIMIZERS[checks.choice("optimizer", optimizer, OPTIMIZERS)]
     out = Path(out)
     X, y = make(seed)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed)
     X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
     classes = int(y.max()) + 1
     if classes == 2:  # the article's network: ReLU inside, a sigmoid for the probability
-        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=seed)
+        widths = [4, 6, 6, 4] if hidden is None else list(hidden)
+        model = nn.MLP(2, [*widths, 1], activation, output_activation="sigmoid", seed=seed)
         loss: Any = losses.binary_cross_entropy
     else:  # one score per class, turned into probabilities by cross-entropy's softmax
-        model = nn.MLP(2, [16, 16, classes], seed=seed)
+        widths = [16, 16] if hidden is None else list(hidden)
+        model = nn.MLP(2, [*widths, classes], activation, seed=seed)
         loss = losses.cross_entropy
+    stepper = step(model.parameters(), lr)
+    batches = "full batch" if batch_size is None else f"batches of {batch_size}"
     print(
-        f"Training {model} on {len(X_fit)} {dataset} points "
-        f"({len(X_val)} for validation, {len(X_test)} held out for testing)"
+        f"Training {model} with {optimizer} (lr {lr:g}, {batches}) on {len(X_fit)} {dataset} "
+        f"points ({len(X_val)} for validation, {len(X_test)} held out for testing)"
     )
     started = time.perf_counter()
     history = train.fit(
@@ -62,8 +84,9 @@ def demo(
         X_fit,
         y_fit,
         loss=loss,
-        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        optimizer=stepper,
         epochs=epochs,
+        batch_size=batch_size,
         validation=(X_val, y_val),
         progress=progress,
         seed=seed,
@@ -89,6 +112,10 @@ def demo(
     except viz.DotNotFound as error:
         print(f"skipped backprop.html: {error}", file=sys.stderr)
     print(f"wrote {', '.join(map(str, written))}")
+    print(
+        f"Open {out / 'decision_boundary.png'} first: one picture of what the network learned, "
+        "the class it predicts at every point, with the test points on top."
+    )
 
 
 def backprop_player(model: nn.MLP, loss: Any, x: Any, label: int, path: Path) -> None:

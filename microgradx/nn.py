@@ -609,6 +609,8 @@ def _parameters_in(value: Any, name: str, found: list[tuple[str, Value]]) -> Non
 def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     """One example (a sequence of nin numbers or Values) or a batch (array (batch, nin)), as a
     list of nin Values: numbers become inputs x1, x2, ...; a batch gives one column each."""
+    if isinstance(x, np.ndarray) and x.ndim > 2:
+        raise ValueError(f"{who} takes a batch as a 2-D array (batch, {nin}); got shape {x.shape}")
     if isinstance(x, np.ndarray) and x.ndim == 2:
         if x.shape[1] != nin:
             raise ValueError(
@@ -622,6 +624,15 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
             f"2-D array of shape (batch, {nin}); got {type(x).__name__}"
         )
     items = list(x)
+    rows = [item for item in items if isinstance(item, (list, tuple, np.ndarray))]
+    if rows:  # a batch written as a list of lists (X.tolist())
+        try:
+            shape = f"shape {np.shape(items)}"
+        except ValueError:
+            shape = "rows of different lengths"
+        got = f"{type(x).__name__} of {type(rows[0]).__name__}s ({shape})"
+        batch = f"a 2-D NumPy array of shape (batch, {nin}), one row per example"
+        raise TypeError(f"{who} got a {got}: for a batch, pass {batch}: model(np.asarray(X))")
     if len(items) != nin:
         raise ValueError(f"{who} expects {nin} inputs per example, got {len(items)}")
     for item in items:

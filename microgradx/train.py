@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -254,7 +255,7 @@ def fit(
                 with _diverging(epoch, optimizer):
                     optimizer.zero_grad()
                     with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
-                        output = model(X_batch)
+                        output = _finite_output(model(X_batch))
                         value = _checked(loss(output, y_batch), epoch, optimizer)
                     value.backward()
                     optimizer.step()
@@ -383,7 +384,8 @@ def evaluate(
     X, y = _as_batch(X), np.asarray(y)
     labels = _class_labels(y, "y") if task == "classification" else None
     with evaluating(model), no_grad():
-        output = model(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # caught by _finite_output
+            output = _finite_output(model(X))
         value = loss(output, y).item()
     correct = None if labels is None else float(np.mean(_classes(output, model) == labels))
     return value, correct
@@ -529,10 +531,7 @@ def _diverging(epoch: int, optimizer: Optimizer) -> Iterator[None]:
     except Diverged:
         raise
     except ArithmeticError as error:
-        raise Diverged(
-            f"at epoch {epoch}: {error}. If training diverged, try a smaller learning rate "
-            f"(now {optimizer.lr:g})"
-        ) from error
+        raise _diverged(optimizer.lr, f"training diverged at epoch {epoch}", str(error)) from error
 
 
 def _loss_or_inf(model: Module, X: Any, y: Any, loss: Loss) -> float:
@@ -561,10 +560,11 @@ def _loss_and_gradient(
                 return value.item(), gradient
     except ArithmeticError:
         pass
-    raise Diverged(
-        f"gradient descent diverged at loss evaluation {evaluation}: the loss or its gradient "
-        f"is not a finite number; try a smaller learning rate (now lr={lr:g}); the model keeps "
-        "the best weights found before it"
+    raise _diverged(
+        lr,
+        f"gradient descent diverged at loss evaluation {evaluation}",
+        "the loss or its gradient is not a finite number; the model keeps the best weights "
+        "found before it",
     )
 
 
@@ -577,6 +577,32 @@ def _unannotated(signature: inspect.Signature) -> inspect.Signature:
     )
 
 
+def _diverged(lr: float, where: str, what: str, limit: int = 300) -> Diverged:
+    """The usual cure first, then where and what went wrong: on one line, every batch in the
+    engine's message shortened to its first number, at most `limit` characters of detail."""
+
+    def first_number(batch: re.Match[str]) -> str:
+        numbers = batch.group(1).split(",")
+        return f"[{numbers[0].strip()}{', ...' if len(numbers) > 1 else ''}]"
+
+    what = " ".join(re.sub(r"array\(\[([^\]]*)\][^)]*\)", first_number, what).split())
+    what = what if len(what) <= limit else what[: limit - 3] + "..."
+    return Diverged(f"try a smaller learning rate (now lr={lr:g}): {where}; {what}")
+
+
+def _finite_output(output: Any) -> Any:
+    """The model's output (a Value or a list of them), or a FloatingPointError when it holds an
+    inf or a nan: weights grown too large, which a loss would report less clearly."""
+    for value in output if isinstance(output, list) else [output]:
+        finite = np.isfinite(getattr(value, "data", 0.0))
+        if not np.all(finite):
+            bad = f"{finite.size - np.count_nonzero(finite)} of {finite.size} examples"
+            raise FloatingPointError(
+                f"the model's output is not a finite number for {bad}: its weights grew too large"
+            )
+    return output
+
+
 def _clipped(x: Any, limit: int = 60) -> str:
     text = repr(x)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -586,9 +612,8 @@ def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
     if not isinstance(value, Value) or isinstance(value.data, np.ndarray):
         raise TypeError("the loss function must return a single-number Value (the batch mean)")
     if not math.isfinite(value.data):
-        raise Diverged(
-            f"the loss became {value.data} at epoch {epoch}: training diverged; "
-            f"try a smaller learning rate (now {optimizer.lr:g})"
+        raise _diverged(
+            optimizer.lr, f"training diverged at epoch {epoch}", f"the loss became {value.data}"
         )
     return value
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import ast
+import errno
 import inspect
 import json
 import math
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import need
 
-from microgradx import cli, data, examples, nn, train
+from microgradx import cli, data, examples, losses, nn, optim, train
 from microgradx.cli import main
 from microgradx.testing import numerical_grad
 
@@ -115,7 +119,9 @@ def test_the_command_line_calls_only_the_public_library() -> None:
         and node.value.id in ("viz", "examples")
     }
     assert used == {
+        "examples.ACTIVATIONS",
         "examples.DATASETS",
+        "examples.OPTIMIZERS",
         "examples.demo",
         "examples.neuron",
         "viz.COLORS",
@@ -165,6 +171,19 @@ def test_demo_runs_on_every_dataset(
         (["demo", "--epochs", "ten"], "whole number >= 1"),
         (["demo", "--dataset", "mnist"], "invalid choice"),
         (["demo", "--seed", "x"], "invalid int"),
+        (["demo", "--hidden", "4,,6"], "--hidden: expected widths such as 4,6,6,4"),
+        (["demo", "--hidden", "4,0"], "whole numbers >= 1, comma-separated); got '4,0'"),
+        (["demo", "--hidden", "four"], "expected widths such as 4,6,6,4"),
+        (["demo", "--hidden"], "expected one argument"),
+        (["demo", "--activation", "swish"], "invalid choice: 'swish' (choose from 'linear'"),
+        (["demo", "--optimizer", "lbfgs"], "(choose from 'sgd', 'momentum', 'adagrad', 'rms"),
+        (["demo", "--lr", "0"], "--lr: expected a number > 0, such as 0.01; got '0'"),
+        (["demo", "--lr", "-1"], "expected a number > 0"),
+        (["demo", "--lr", "nan"], "expected a number > 0"),
+        (["demo", "--lr", "1e400"], "expected a number > 0"),
+        (["demo", "--lr", "fast"], "expected a number > 0"),
+        (["demo", "--batch-size", "0"], "--batch-size: expected a whole number >= 1"),
+        (["demo", "--batch-size", "2.5"], "expected a whole number >= 1"),
         (["train-everything"], "invalid choice"),
         ([], "required"),
     ],
@@ -434,3 +453,128 @@ def test_graph_color_fills_the_boxes_and_draws_a_legend(color: str, tmp_path: Pa
     assert len(fills) > 2  # a scale, not one colour
     assert main(neuron_graph(tmp_path / "plain.dot")) == 0
     assert "label=<" not in (tmp_path / "plain.dot").read_text()
+
+
+def old_demo(dataset: str, epochs: int, seed: int) -> nn.MLP:
+    """The demo as it was before it took options: the model it trained, retrained here."""
+    X, y = examples.DATASETS[dataset](seed)
+    X_train, _, y_train, _ = data.train_test_split(X, y, test_size=0.25, seed=seed)
+    X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
+    if dataset == "spiral":
+        model = nn.MLP(2, [16, 16, 3], seed=seed)
+        loss: Any = losses.cross_entropy
+    else:
+        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=seed)
+        loss = losses.binary_cross_entropy
+    train.fit(model, X_fit, y_fit, loss=loss, optimizer=optim.Adam(model.parameters(), lr=0.01),
+              epochs=epochs, validation=(X_val, y_val), progress=False, seed=seed)  # fmt: skip
+    return model
+
+
+@pytest.mark.parametrize("dataset, seed", [("circles", 0), ("spiral", 3)])
+def test_the_demo_defaults_train_the_same_model_as_before(
+    dataset: str, seed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["demo", "--dataset", dataset, "--epochs", "4", "--seed", str(seed), "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "defaults")]) == 0
+    saved = nn.load(tmp_path / "defaults" / "model.json").state_dict()
+    assert saved == old_demo(dataset, 4, seed).state_dict()  # the same weights, bit for bit
+    spelled = ["--hidden", "16,16" if dataset == "spiral" else "4,6,6,4", "--activation", "relu",
+               "--optimizer", "adam", "--lr", "0.01"]  # fmt: skip
+    assert main([*common, *spelled, "--out", str(tmp_path / "spelled")]) == 0
+    assert nn.load(tmp_path / "spelled" / "model.json").state_dict() == saved
+
+
+def test_the_demo_options_reach_the_model_the_optimizer_and_the_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--hidden", "3, 5", "--activation", "tanh", "--optimizer", "momentum",
+               "--lr", "0.05", "--batch-size", "32"]  # fmt: skip
+    assert main(["demo", "--dataset", "moons", "--epochs", "3", "--no-progress",
+                 "--out", str(tmp_path), *options]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.startswith("Training MLP(2 → [3, 5] → 1, 35 parameters) with momentum "
+                              "(lr 0.05, batches of 32) on 600 moons points")  # fmt: skip
+    X, y = data.make_moons(1000, noise=0.1, seed=0)
+    X_train, _, y_train, _ = data.train_test_split(X, y, test_size=0.25, seed=0)
+    X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=0)
+    model = nn.MLP(2, [3, 5, 1], "tanh", output_activation="sigmoid", seed=0)
+    sgd = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    train.fit(model, X_fit, y_fit, losses.binary_cross_entropy, sgd, epochs=3, batch_size=32,
+              validation=(X_val, y_val), progress=False, seed=0)  # fmt: skip
+    assert nn.load(tmp_path / "model.json").state_dict() == model.state_dict()
+    assert main(["demo", "--hidden", "", "--epochs", "1", "--no-progress", "--out",
+                 str(tmp_path / "one")]) == 0  # fmt: skip
+    assert "Training MLP(2 → 1, 3 parameters)" in capsys.readouterr().out
+
+
+def test_the_demo_ends_by_saying_which_picture_to_open_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--epochs", "2", "--no-progress", "--out", str(tmp_path)]) == 0
+    last = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    assert last.startswith(f"Open {tmp_path / 'decision_boundary.png'} first: ")
+    assert (tmp_path / "decision_boundary.png").exists()
+
+
+def test_a_diverging_demo_says_so_in_one_line_with_the_learning_rate_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "microgradx", "demo", "--optimizer", "sgd", "--lr", "1e300",
+         "--epochs", "5", "--no-progress", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("microgradx demo: try a smaller learning rate (now lr=1e+300)")
+    assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["graph", "-x*2"],
+        ["graph", "-x*2", "--at", "x=2", "--out", "OUT"],
+        ["graph", "--at", "x=2", "-tanh(x)", "--out", "OUT"],
+        ["graph", "--out", "OUT", "-x", "--at", "x=2"],
+        ["graph", "-h*2", "--at", "h=2", "--out", "OUT"],  # -h, then "*2"
+        ["graph", "--at", "x=2", "--out", "OUT", "-(x+1)/2"],  # (with a space argparse takes it)
+    ],
+)
+def test_a_formula_that_starts_with_a_minus_is_told_to_go_after_dashes(
+    arguments: list[str], tmp_path: Path
+) -> None:
+    out = str(tmp_path / "g.dot")
+    arguments = [out if a == "OUT" else a for a in arguments]
+    done = subprocess.run([sys.executable, "-m", "microgradx", *arguments],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    message, _, command = done.stderr.strip().partition(", after --: ")
+    formula = next(a for a in arguments if a.startswith("-") and a not in ("--at", "--out"))
+    assert message == f"microgradx graph: the formula {formula!r} starts with -, so it reads as " \
+        "an option; put it last"  # fmt: skip
+    fixed = shlex.split(command)  # the command it suggests, run as a shell would split it
+    assert fixed[:2] == ["microgradx", "graph"] and fixed[-2:] == ["--", formula]
+    if "--out" in fixed:
+        assert main(fixed[1:]) == 0 and Path(out).read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("code", [errno.ENOSYS, errno.ENOTSUP])
+def test_graph_and_demo_in_a_python_that_cannot_start_dot(
+    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def cannot_start(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(subprocess, "run", cannot_start)
+    monkeypatch.setattr(subprocess, "Popen", cannot_start)
+    assert main(neuron_graph(tmp_path / "g.svg")) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("microgradx graph: drawing needs the `dot` program")
+    assert "cannot start programs" in error and len(error.splitlines()) == 1
+    assert main(["demo", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "d")]) == 0
+    captured = capsys.readouterr()
+    assert "skipped backprop.html: drawing needs the `dot` program" in captured.err
+    assert (tmp_path / "d" / "decision_boundary.png").exists()
+    assert not (tmp_path / "d" / "backprop.html").exists()

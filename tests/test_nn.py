@@ -214,8 +214,14 @@ def test_a_file_whose_parameters_do_not_match_is_refused(tmp_path: Path) -> None
 
 def test_more_wrong_inputs_say_what_to_do(tmp_path: Path) -> None:
     model = nn.MLP(2, [2, 1])
-    with pytest.raises(TypeError, match=r"for several examples pass a 2-D array"):
+    with pytest.raises(TypeError, match=r"for a batch, pass a 2-D NumPy array"):
         model([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match=r"for several examples pass a 2-D array"):
+        model([1.0, "2"])
+    with pytest.raises(
+        ValueError, match=r"a batch as a 2-D array \(batch, 2\); got shape \(4, 2, 1\)"
+    ):
+        model(np.ones((4, 2, 1)))
     with pytest.raises(ValueError, match="dropout"):
         nn.MLP(2, [1], dropout=5)
     with pytest.raises(FileNotFoundError, match=r"folder .* does not exist"):
@@ -258,3 +264,32 @@ def test_parameters_are_in_the_order_of_their_names() -> None:
     assert model.parameters() == [p for _, p in model.named_parameters()]
     assert model.layers[0].neurons[1].parameters() == [*model.layers[0].neurons[1].w,
                                                        model.layers[0].neurons[1].b]  # fmt: skip
+
+
+@given(
+    kind=st.sampled_from(["Neuron", "Layer", "MLP"]),
+    examples=st.integers(1, 6),
+    nin=st.integers(1, 4),
+    width=st.integers(1, 4),
+    rows=st.sampled_from([list, tuple, np.array]),
+    seed=st.integers(0, 100),
+)
+def test_a_batch_as_a_list_of_lists_says_to_pass_a_2d_array(
+    kind: str, examples: int, nin: int, width: int, rows: Any, seed: int
+) -> None:
+    model = {"Neuron": nn.Neuron(nin, seed=0), "Layer": nn.Layer(nin, 2, seed=0),
+             "MLP": nn.MLP(nin, [3, 1], seed=0)}[kind]  # fmt: skip
+    X = np.random.default_rng(seed).normal(size=(examples, width))
+    with pytest.raises(TypeError) as caught:
+        model([rows(row) for row in X.tolist()])  # X.tolist(), its rows as lists, tuples, arrays
+    message = str(caught.value)
+    assert message.startswith(f"{kind} got a list of {type(rows(X[0])).__name__}s")
+    assert f"(shape ({examples}, {width}))" in message
+    assert f"pass a 2-D NumPy array of shape (batch, {nin})" in message
+    assert message.endswith("model(np.asarray(X))")
+    if width == nin:  # the advice works: the same outputs as the array itself
+        following = model(np.asarray(X.tolist()))
+        outputs = following if isinstance(following, list) else [following]
+        expected = model(X)
+        for out, same in zip(outputs, expected if isinstance(expected, list) else [expected]):
+            np.testing.assert_array_equal(out.data, same.data)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_callbacks import early
 
@@ -198,10 +198,47 @@ def test_a_diverging_loss_names_the_epoch_and_suggests_a_smaller_learning_rate()
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(50, 1))
     model = nn.MLP(1, [1])
-    with pytest.raises(train.Diverged, match=r"epoch \d+.*smaller learning rate \(now 1e\+06\)"):
+    hint_first = r"^try a smaller learning rate \(now lr=1e\+06\): training diverged at epoch \d+"
+    with pytest.raises(train.Diverged, match=hint_first):
         train.fit(
             model, X, 100 * X[:, 0], losses.mse, optim.SGD(model, lr=1e6), epochs=50, progress=False
         )
+
+
+def test_divergence_deep_in_the_graph_leads_with_the_learning_rate_and_shows_no_array() -> None:
+    X, y = data.make_moons(200, noise=0.1, seed=0)  # squared error overflows in a batched power
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    with pytest.raises(train.Diverged) as caught:
+        train.fit(model, X, y, losses.mse, optim.SGD(model, lr=1e3), epochs=50, progress=False)
+    message, engine = str(caught.value), str(caught.value.__cause__)
+    assert "array(" in engine and "\n" in engine  # what the engine said, batch and all
+    assert message.startswith("try a smaller learning rate (now lr=1000): training diverged at ")
+    assert "array(" not in message and "\n" not in message and len(message) < 400
+    assert "gave inf for the output of power = [7.7265e+307, ...]: too large" in message
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lr=st.floats(1.0, 1e12),
+    scale=st.floats(1e-3, 1e6),
+    batch_size=st.one_of(st.none(), st.integers(1, 40)),
+    loss=st.sampled_from([losses.mse, losses.hinge, losses.binary_cross_entropy_with_logits]),
+)
+def test_every_divergence_leads_with_the_learning_rate_on_one_short_line(
+    lr: float, scale: float, batch_size: int | None, loss: Any
+) -> None:
+    X, y = data.make_moons(40, noise=0.1, seed=0)
+    y = y * scale if loss is losses.mse else y  # targets on the scale of the inputs
+    model = nn.MLP(2, [4, 1], seed=0)
+    try:  # (about 60% of these runs diverge)
+        train.fit(
+            model, X * scale, y, loss, optim.SGD(model, lr=lr), epochs=20,
+            batch_size=batch_size, progress=False,
+        )  # fmt: skip
+    except train.Diverged as error:
+        message = str(error)
+        assert message.startswith(f"try a smaller learning rate (now lr={lr:g}): ")
+        assert "array(" not in message and "\n" not in message and len(message) < 500
 
 
 def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one(
@@ -587,7 +624,25 @@ def test_search_refuses_what_it_cannot_do() -> None:
         train.search(model, X, y, losses.mse, evaluations=0)
     assert model.state_dict() == before
     start = train.evaluate(model, X * 1e3, y, losses.mse)[0]
-    with pytest.raises(train.Diverged, match=r"evaluation \d+.*smaller learning rate.*best"):
+    hint_first = r"^try a smaller learning rate \(now lr=1000\): gradient descent diverged at"
+    with pytest.raises(train.Diverged, match=hint_first + r" loss evaluation \d+.*best"):
         train.search(model, X * 1e3, y, losses.mse, "gradient", evaluations=50, lr=1e3)
     kept = train.evaluate(model, X * 1e3, y, losses.mse)[0]  # the best found: the start
     assert model.state_dict() == before and kept == start
+
+
+def test_weights_that_make_the_output_nan_are_a_divergence_not_a_wrong_activation() -> None:
+    """Weights near 1e300 keep finite but make inf - inf = nan in a weighted sum: the sigmoid
+    output is nan, which binary_cross_entropy used to report as 'use a sigmoid'."""
+    X, y = data.make_circles(200, noise=0.05, factor=0.5, seed=0)
+    for validation in (None, (X[:50], y[:50])):
+        model = nn.MLP(2, [4, 6, 6, 4, 1], output_activation="sigmoid", seed=0)
+        with pytest.raises(train.Diverged) as caught:
+            train.fit(
+                model, X, y, losses.binary_cross_entropy, optim.SGD(model, lr=1e300), epochs=20,
+                validation=validation, progress=False,
+            )  # fmt: skip
+        assert str(caught.value).startswith("try a smaller learning rate (now lr=1e+300): ")
+        assert "output is not a finite number" in str(caught.value)
+        with pytest.raises(FloatingPointError, match=r"output is not a finite number for 50 of 50"):
+            train.evaluate(model, X[:50], y[:50], losses.binary_cross_entropy)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import math
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -193,6 +195,48 @@ def test_without_dot_the_error_says_how_to_install_it(
         ):
             attempt()
     assert not (tmp_path / "p.html").exists()
+
+
+@pytest.mark.parametrize("code", [errno.ENOSYS, errno.ENOTSUP])
+def test_a_python_that_cannot_start_programs_gets_dot_not_found_with_a_hint(
+    code: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """In Pyodide and JupyterLite starting `dot` raises OSError ENOSYS (CPython's own build for
+    browsers: ENOTSUP), which graphviz passes on as it is: it maps only ENOENT."""
+
+    def cannot_start(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(subprocess, "run", cannot_start)
+    monkeypatch.setattr(subprocess, "Popen", cannot_start)
+    o = neuron()
+    assert "digraph" in viz.to_dot(o)  # still works
+    for attempt in (
+        lambda: viz.draw(o).pipe(format="svg"),
+        lambda: viz.draw(o)._repr_mimebundle_(),  # what Jupyter calls to show it
+        lambda: viz.draw(o).render(tmp_path / "r", format="svg"),
+        lambda: viz.save(o, tmp_path / "g.svg"),
+        lambda: viz.save_html(o, tmp_path / "p.html"),
+        lambda: viz.save_frames(o, tmp_path / "frames", format="png"),  # dot -Gdpi, run here
+    ):
+        with pytest.raises(viz.DotNotFound, match=r"cannot start programs.*Pyodide.*to_dot\(\)"):
+            attempt()
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["frames"], ["frames", "r"], ["r"])
+    assert not list(tmp_path.glob("*.svg")) and not (tmp_path / "p.html").exists()
+
+
+def test_other_failures_to_start_dot_are_not_called_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(subprocess, "run", refused)
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    with pytest.raises(PermissionError):
+        viz.draw(neuron()).pipe(format="svg")
+    with pytest.raises(PermissionError):
+        viz.save(neuron(), tmp_path / "never.svg")
 
 
 def test_the_neuron_steps_read_as_the_chain_rule() -> None:

@@ -34,11 +34,11 @@ from microgradx.viz.scene import (
     CURRENT,
     FIGURE_SPACE,
     RECEIVING,
-    DotNotFound,
     Scene,
     field_word,
     number,
     run_dot,
+    running_dot,
 )
 from microgradx.viz.steps import Step, steps_of
 
@@ -660,13 +660,11 @@ def _render(source: str, format: str, dpi: float | None) -> bytes:
     """DOT text drawn by `dot` (as scene.run_dot does), png at dpi dots per inch."""
     if dpi is None or format != "png":
         return run_dot(source, format)
-    try:
+    with running_dot():
         done = subprocess.run(
             ["dot", f"-T{format}", f"-Gdpi={dpi:.3f}"], input=source.encode(),
             capture_output=True, check=False,
         )  # fmt: skip
-    except FileNotFoundError:
-        raise DotNotFound() from None
     if done.returncode != 0:
         raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout

@@ -6,10 +6,12 @@ its result, showing the op's symbol (or a custom op's name). Reads graphs, never
 
 from __future__ import annotations
 
+import errno
 import html
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import graphviz
@@ -31,17 +33,42 @@ FLAG_COLOURS = {
 }
 GRAD_COLOUR = "#4a90c9"  # color="grad": the largest gradient; the smallest is nearly white
 SIGN_COLOURS = ("#4a90c9", "#e6550d")  # color="sign": a positive gradient, a negative one
+CANNOT_START = (errno.ENOSYS, errno.ENOTSUP)  # what starting a program raises in a browser
 
 
 class DotNotFound(RuntimeError):
-    """Drawing needs Graphviz's `dot` program, which is not installed."""
+    """Drawing needs Graphviz's `dot` program, which is not installed, or cannot run at all
+    (cannot_run: a Python in a browser, such as Pyodide or JupyterLite, starts no programs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cannot_run: bool = False) -> None:
+        if cannot_run:
+            super().__init__(
+                "drawing needs the `dot` program from Graphviz, and this Python cannot start "
+                "programs (it runs in a browser: Pyodide, JupyterLite). viz.to_dot() works "
+                "without it: paste its text into a Graphviz viewer, or draw on a computer with "
+                "Graphviz installed."
+            )
+            return
         super().__init__(
             "drawing needs the `dot` program from Graphviz, which is not installed. Install it "
             "with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` "
             "(macOS) or `conda install -c conda-forge graphviz`. viz.to_dot() works without it."
         )
+
+
+@contextmanager
+def running_dot() -> Iterator[None]:
+    """Around a run of `dot`: no such program (graphviz's ExecutableNotFound, or ENOENT), or a
+    Python that cannot start programs (ENOSYS from Pyodide, ENOTSUP from CPython's own build
+    for browsers, which graphviz passes on as a bare OSError), raises DotNotFound."""
+    try:
+        yield
+    except graphviz.ExecutableNotFound:
+        raise DotNotFound() from None
+    except OSError as error:
+        if error.errno not in (errno.ENOENT, *CANNOT_START):
+            raise
+        raise DotNotFound(cannot_run=error.errno in CANNOT_START) from None
 
 
 def number(x: Any) -> str:
@@ -386,10 +413,8 @@ def digraph(source: str) -> graphviz.Digraph:
 
 def run_dot(source: str, format: str) -> bytes:
     """Lay out and render DOT text with the `dot` program."""
-    try:
+    with running_dot():
         result: bytes = graphviz.pipe("dot", format, source.encode())
-    except graphviz.ExecutableNotFound:
-        raise DotNotFound() from None
     return result
 
 
@@ -397,16 +422,12 @@ class _Digraph(graphviz.Digraph):  # type: ignore[misc]
     """graphviz.Digraph that explains how to install `dot` when it is missing."""
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with running_dot():
             return super().pipe(*args, **kwargs)
-        except graphviz.ExecutableNotFound:
-            raise DotNotFound() from None
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with running_dot():
             return super().render(*args, **kwargs)
-        except graphviz.ExecutableNotFound:
-            raise DotNotFound() from None
 
 
 # --- helpers ------------------------------------------------------------------------------
