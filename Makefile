@@ -19,11 +19,11 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := graphviz
 
-.PHONY: help setup system-deps demo test lint typecheck pytest notebooks lab requirements benchmark clean
+.PHONY: help setup system-deps torch demo test lint typecheck pytest notebooks lab requirements benchmark clean
 
 help:
 	@echo "make demo        set up and run the demo"
-	@echo "make test        set up and run every check"
+	@echo "make test        set up and run every check (adds torch to .venv for the PyTorch bridge)"
 	@echo "make benchmark   compare the engine with micrograd 0.1.0 and PyTorch (installs torch into .venv),"
 	@echo "                 and time the pictures (GIFs, players of big graphs)"
 	@echo "make lab         open the notebooks (the lessons) in JupyterLab"
@@ -58,14 +58,17 @@ $(VENV)/.synced: requirements/dev.txt pyproject.toml | $(UV)
 	$(UV) pip install --quiet -e . --no-deps
 	touch $@
 
+# Every extra but torch (which the `torch` target adds with pip): list a new extra here.
+DEV_EXTRAS := plot notebook widget testing dev
+
 requirements: | $(UV)
-	$(UV) pip compile --quiet pyproject.toml --all-extras --python-version 3.11 \
+	$(UV) pip compile --quiet pyproject.toml $(DEV_EXTRAS:%=--extra %) --python-version 3.11 \
 	  --custom-compile-command "make requirements" -o requirements/dev.txt
 
 demo: setup
 	$(VENV)/bin/microgradx demo
 
-test: setup lint typecheck pytest
+test: setup torch lint typecheck pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -75,7 +78,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy --strict microgradx
 
-pytest: setup
+pytest: setup torch
 	$(PY) -m pytest tests --nbmake notebooks
 
 # Re-execute every notebook (both languages) top to bottom and save its outputs (pictures
@@ -90,19 +93,30 @@ notebooks: setup
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
-# PyTorch gives benchmarks/engine.py a reference row; it is never a dependency of the project.
-# Only this version, with the system's pip: these machines keep its CPU wheel on disk (pip's
-# find-links), where uv or any other version would fetch a multi-GB CUDA build. The first pip
-# call takes torch from that local wheel only (--no-index), so where no such wheel lies nothing
-# big is downloaded; the second adds its small dependencies. If either fails, the benchmark
-# still runs and engine.py says that it skipped the PyTorch row.
+# PyTorch is the oracle of tests/test_bridge.py (interop.to_torch, from_torch) and gives
+# benchmarks/engine.py a reference row; it is never a dependency of the project (an extra,
+# kept out of requirements/dev.txt). Only this version, with the system's pip: these machines
+# keep its CPU wheel on disk (pip's find-links), where uv or any other version would fetch a
+# multi-GB CUDA build. The first pip call takes torch from that local wheel only (--no-index),
+# so where no such wheel lies nothing big is downloaded; the second adds its small
+# dependencies. If either fails, the bridge tests skip (and fail in CI) and the benchmark
+# skips its PyTorch row.
+# `uv pip sync` removes what requirements/dev.txt does not list, torch included, so the stamp
+# depends on $(VENV)/.synced: redone (a few seconds from the local wheel) after every sync,
+# and otherwise nothing to do, which keeps `make test` quick. `make demo` never needs it.
 TORCH := torch==2.13.0
 PIP_INTO_VENV := $(PYTHON) -m pip --python $(PY) install --quiet --disable-pip-version-check
 
-benchmark: setup
-	@if $(PY) -c 'import torch' 2>/dev/null; then :; \
-	elif $(PIP_INTO_VENV) --no-index --no-deps $(TORCH) && $(PIP_INTO_VENV) $(TORCH); then :; \
-	else echo "could not install $(TORCH) into $(VENV): the PyTorch row will be skipped"; fi
+torch: $(VENV)/.torch
+
+$(VENV)/.torch: $(VENV)/.synced
+	@if $(PY) -c 'import torch' 2>/dev/null \
+	  || { $(PIP_INTO_VENV) --no-index --no-deps $(TORCH) && $(PIP_INTO_VENV) $(TORCH); }; \
+	then touch $@; \
+	else echo "could not install $(TORCH) into $(VENV): tests/test_bridge.py will skip" \
+	  "(fail in CI), the benchmark skips its PyTorch row"; fi
+
+benchmark: setup torch
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/gradcheck.py

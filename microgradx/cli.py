@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from microgradx import examples, viz
+from microgradx import __version__, examples, viz
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(
         prog="microgradx", description="Learn how neural networks learn, one gradient at a time."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )

@@ -106,6 +106,7 @@ def test_the_command_line_calls_only_the_public_library() -> None:
         if alias.name.startswith("microgradx")
     }
     assert imported == {
+        "microgradx.__version__",
         "microgradx.examples",
         "microgradx.viz",
         "microgradx.expression.ExpressionError",
