@@ -16,9 +16,10 @@ import pytest
 import microgradx
 
 CORE = "microgradx.engine"
-BUDGET = 480  # lines of code: not blank, not a comment, not a docstring (400 before the
+BUDGET = 481  # lines of code: not blank, not a comment, not a docstring (400 before the
 # weighted-sum row: its batch forward and stacked derivatives, the engine's n-ary path, and
-# each local derivative written by the table for captions; 480: the walk order pictures choose)
+# each local derivative written by the table for captions; 480: the walk order pictures choose;
+# 481: UNREACHED, the 0.0 gradient no backward() reached, which optimizers skip as PyTorch does)
 
 
 def test_the_engine_and_what_it_needs_fit_the_budget() -> None:
