@@ -26,6 +26,7 @@ from microgradx.engine import UNREACHED, Unreached, Value
 
 Array = NDArray[np.float64]
 Reached = NDArray[np.intp] | slice  # the positions, in the optimizer's list, being updated
+EVERY = slice(None)  # all of them
 
 
 class Optimizer:
@@ -69,7 +70,7 @@ class Optimizer:
         data = np.array([p.data for p in params])
         grad = np.array([p.grad for p in params], dtype=float)
         self._finite(grad, "gradient", params)
-        reached = slice(None) if len(params) == len(self.params) else np.array(positions)
+        reached = EVERY if len(params) == len(self.params) else np.array(positions)
         with np.errstate(all="ignore"):
             new = self.update(data, grad, reached)
         self._finite(new, "new value", params)
@@ -84,9 +85,10 @@ class Optimizer:
                 f"training diverged, so try a smaller learning rate (now {self.lr:g})"
             )
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
-        """The new values of the parameters that received a gradient, from their current values
-        and gradients; `reached` picks their rows of the optimizer's state arrays."""
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
+        """The new values of the parameters, from their current values and gradients (and the
+        optimizer's state, which it updates). step() passes only the parameters that received a
+        gradient, and `reached`, their positions: the rows of the state arrays to use."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -115,7 +117,7 @@ class SGD(Optimizer):
         self.weight_decay = checks.non_negative("weight_decay", weight_decay)
         self.velocity = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         grad = grad + self.weight_decay * data
         if self.momentum:
             velocity = self.momentum * self.velocity[reached] + grad
@@ -133,7 +135,7 @@ class Adagrad(Optimizer):
         self.eps = checks.non_negative("eps", eps)
         self.sum_of_squares = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         sum_of_squares = self.sum_of_squares[reached] + grad**2
         self.sum_of_squares[reached] = sum_of_squares
         return data - self.lr * grad / (np.sqrt(sum_of_squares) + self.eps)
@@ -154,7 +156,7 @@ class RMSProp(Optimizer):
         self.alpha, self.eps = checks.fraction("alpha", alpha), checks.non_negative("eps", eps)
         self.mean_square = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         mean_square = self.alpha * self.mean_square[reached] + (1 - self.alpha) * grad**2
         self.mean_square[reached] = mean_square
         return data - self.lr * grad / (np.sqrt(mean_square) + self.eps)
@@ -181,7 +183,7 @@ class Adam(Optimizer):
         self.mean, self.mean_square = np.zeros(len(self.params)), np.zeros(len(self.params))
         self.steps = np.zeros(len(self.params), dtype=np.int64)
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         beta1, beta2 = self.betas
         self.steps[reached] += 1
         steps = self.steps[reached]
@@ -210,7 +212,7 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps)
         self.weight_decay = checks.non_negative("weight_decay", weight_decay)
 
-    def update(self, data: Array, grad: Array, reached: Reached) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         return super().update(data, grad, reached) - self.lr * self.weight_decay * data
 
 

@@ -386,3 +386,23 @@ def test_adamw_defaults_are_pytorchs_and_it_checks_weight_decay() -> None:
     )
     with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
         optim.AdamW([Value(1.0)], weight_decay=-0.1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_update_without_positions_updates_every_parameter(kind: str) -> None:
+    """The lessons time `optimizer.update(weights, gradients)` on its own, for all parameters."""
+    params = [Value(1.0), Value(-2.0)]
+    grads = np.array([0.5, -1.5])
+    expected = [1.0, -2.0]
+    oracle_step(kind, {**OPTIONS[kind]}, expected, list(grads), [{}, {}])
+    found = make_optimizer(kind, params, OPTIONS[kind]).update(np.array([1.0, -2.0]), grads)
+    assert list(found) == pytest.approx(expected, rel=1e-12)
+
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+    "Adagrad": {"lr": 0.1, "eps": 1e-10},
+    "RMSProp": {"lr": 0.1, "alpha": 0.9, "eps": 1e-8},
+    "Adam": {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8},
+    "AdamW": {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.1},
+}
