@@ -63,14 +63,17 @@ class Optimizer:
         """Move every parameter that received a gradient one step against it (all of them,
         or none if a gradient or a new value is not a finite number). Parameters that no
         backward() reached since zero_grad() are skipped, their state kept (see the module)."""
-        positions = [i for i, p in enumerate(self.params) if not isinstance(p.grad, Unreached)]
-        params = [self.params[i] for i in positions]
-        if not params:
-            return
+        params, grads = self.params, [p.grad for p in self.params]
+        reached: Reached = EVERY
+        if Unreached in set(map(type, grads)):  # some received no gradient: leave them out
+            positions = [i for i, g in enumerate(grads) if type(g) is not Unreached]
+            if not positions:
+                return
+            params, grads = [params[i] for i in positions], [grads[i] for i in positions]
+            reached = np.array(positions, dtype=np.intp)
         data = np.array([p.data for p in params])
-        grad = np.array([p.grad for p in params], dtype=float)
+        grad = np.array(grads, dtype=float)
         self._finite(grad, "gradient", params)
-        reached = EVERY if len(params) == len(self.params) else np.array(positions)
         with np.errstate(all="ignore"):
             new = self.update(data, grad, reached)
         self._finite(new, "new value", params)
