@@ -75,6 +75,14 @@ def _compare(test: Callable[[Any, Any], Any]) -> Callable[[Value, Any], Any]:
     return compare
 
 
+class Unreached(float):
+    """0.0, the gradient of a node that no backward() has reached since it was made or its
+    gradient zeroed (PyTorch's None). Arithmetic on it gives plain floats; optimizers skip it."""
+
+
+UNREACHED = Unreached()
+
+
 class Value:
     """A number (or a batch of numbers) in a computation graph, with its gradient."""
 
@@ -96,7 +104,7 @@ class Value:
         elif paused:  # inside no_grad(): no graph, every result is an input
             op, parents = None, ()
         self.data: Any = data  # a float, or a 1-D array: one number per example
-        self.grad: Any = 0.0  # d(output)/d(this node), filled in by backward()
+        self.grad: Any = UNREACHED  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
         self.op: Op | None = op  # the row of the op table that made it; None for an input
         self._a: Value | None = parents[0] if parents else None  # its first input

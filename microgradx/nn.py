@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from microgradx import checks, ops
-from microgradx.engine import Value, record
+from microgradx.engine import UNREACHED, Value, record
 from microgradx.files import write_text
 from microgradx.recording import LAYER, MODEL, NEURON, Scope, scope
 
@@ -84,9 +84,10 @@ class Module:
         return found
 
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0 (gradients accumulate otherwise)."""
+        """Set every parameter's gradient to 0 (gradients accumulate otherwise), marked as not
+        reached yet, so that optimizers skip a parameter the next backward() does not reach."""
         for parameter in self.parameters():
-            parameter.grad = 0.0
+            parameter.grad = UNREACHED
 
     def expand(self, expanded: bool = True) -> Module:
         """Record every neuron's weighted sum as products and sums (expanded=True), or as one

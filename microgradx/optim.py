@@ -3,6 +3,13 @@
 Each optimizer holds a list of parameters. `step()` moves every parameter against its
 gradient; `zero_grad()` resets the gradients before the next backward pass. The update is
 computed for all parameters at once with NumPy, then written back into the Values.
+
+As in PyTorch, a parameter that received no gradient is left alone: one that no `backward()`
+has reached since it was made or since `zero_grad()` (PyTorch's `.grad is None`; here its
+`.grad` is the 0.0 `engine.UNREACHED`) is neither moved nor has its state (velocity, moments,
+step count) changed, so weight decay, momentum and Adam do not move an unused parameter.
+A parameter that was reached counts, even with a gradient of exactly 0, as does one whose
+`.grad` was set by hand (`p.grad = 0.0`).
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from microgradx import checks
-from microgradx.engine import Value
+from microgradx.engine import UNREACHED, Unreached, Value
 
 Array = NDArray[np.float64]
+Reached = NDArray[np.intp] | slice  # the positions, in the optimizer's list, being updated
+EVERY = slice(None)  # all of them
 
 
 class Optimizer:
@@ -45,32 +54,44 @@ class Optimizer:
         self._lr = checks.non_negative("the learning rate", value)
 
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0."""
+        """Set every parameter's gradient to 0, marked as not reached (PyTorch's None): a
+        parameter that the next backward() does not reach is skipped by step()."""
         for p in self.params:
-            p.grad = 0.0
+            p.grad = UNREACHED
 
     def step(self) -> None:
-        """Move every parameter one step against its gradient (all of them, or none if a
-        gradient or a new value is not a finite number)."""
-        data = np.array([p.data for p in self.params])
-        grad = np.array([p.grad for p in self.params], dtype=float)
-        self._finite(grad, "gradient")
+        """Move every parameter that received a gradient one step against it (all of them,
+        or none if a gradient or a new value is not a finite number). Parameters that no
+        backward() reached since zero_grad() are skipped, their state kept (see the module)."""
+        params, grads = self.params, [p.grad for p in self.params]
+        reached: Reached = EVERY
+        if Unreached in set(map(type, grads)):  # some received no gradient: leave them out
+            positions = [i for i, g in enumerate(grads) if type(g) is not Unreached]
+            if not positions:
+                return
+            params, grads = [params[i] for i in positions], [grads[i] for i in positions]
+            reached = np.array(positions, dtype=np.intp)
+        data = np.array([p.data for p in params])
+        grad = np.array(grads, dtype=float)
+        self._finite(grad, "gradient", params)
         with np.errstate(all="ignore"):
-            new = self.update(data, grad)
-        self._finite(new, "new value")
-        for p, value in zip(self.params, new.tolist()):
+            new = self.update(data, grad, reached)
+        self._finite(new, "new value", params)
+        for p, value in zip(params, new.tolist()):
             p.data = value
 
-    def _finite(self, numbers: Array, what: str) -> None:
+    def _finite(self, numbers: Array, what: str, params: list[Value]) -> None:
         if not np.all(np.isfinite(numbers)):
-            name = self.params[int(np.argmin(np.isfinite(numbers)))].label or "a parameter"
+            name = params[int(np.argmin(np.isfinite(numbers)))].label or "a parameter"
             raise FloatingPointError(
                 f"{type(self).__name__}.step(): the {what} of {name} is not a finite number; "
                 f"training diverged, so try a smaller learning rate (now {self.lr:g})"
             )
 
-    def update(self, data: Array, grad: Array) -> Array:
-        """The new parameter values, from the current ones and their gradients."""
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
+        """The new values of the parameters, from their current values and gradients (and the
+        optimizer's state, which it updates). step() passes only the parameters that received a
+        gradient, and `reached`, their positions: the rows of the state arrays to use."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -79,7 +100,8 @@ class Optimizer:
 
 class SGD(Optimizer):
     """Gradient descent: w ← w - lr·g. With momentum, a velocity v ← μ·v + g smooths the steps
-    (Nesterov looks ahead along it); weight_decay adds λ·w to the gradient (L2)."""
+    and w ← w - lr·v (Nesterov looks ahead along it: w ← w - lr·(g + μ·v)); weight_decay adds
+    λ·w to the gradient first (L2): g ← g + λ·w. As PyTorch's SGD (dampening 0)."""
 
     def __init__(
         self,
@@ -98,29 +120,33 @@ class SGD(Optimizer):
         self.weight_decay = checks.non_negative("weight_decay", weight_decay)
         self.velocity = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         grad = grad + self.weight_decay * data
         if self.momentum:
-            self.velocity = self.momentum * self.velocity + grad
-            grad = grad + self.momentum * self.velocity if self.nesterov else self.velocity
+            velocity = self.momentum * self.velocity[reached] + grad
+            self.velocity[reached] = velocity
+            grad = grad + self.momentum * velocity if self.nesterov else velocity
         return data - self.lr * grad
 
 
 class Adagrad(Optimizer):
-    """Each parameter's step shrinks with the sum of its past squared gradients."""
+    """Each parameter's step shrinks with the sum of its past squared gradients:
+    s ← s + g², w ← w - lr·g/(√s + eps). As PyTorch's Adagrad (no lr decay)."""
 
     def __init__(self, params: Iterable[Value] | Any, lr: float = 0.01, eps: float = 1e-10) -> None:
         super().__init__(params, lr)
         self.eps = checks.non_negative("eps", eps)
         self.sum_of_squares = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array) -> Array:
-        self.sum_of_squares += grad**2
-        return data - self.lr * grad / (np.sqrt(self.sum_of_squares) + self.eps)
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
+        sum_of_squares = self.sum_of_squares[reached] + grad**2
+        self.sum_of_squares[reached] = sum_of_squares
+        return data - self.lr * grad / (np.sqrt(sum_of_squares) + self.eps)
 
 
 class RMSProp(Optimizer):
-    """Like Adagrad, with a moving average of squared gradients (decay alpha) instead of a sum."""
+    """Like Adagrad, with a moving average of squared gradients (decay alpha) instead of a sum:
+    s ← α·s + (1-α)·g², w ← w - lr·g/(√s + eps). As PyTorch's RMSprop."""
 
     def __init__(
         self,
@@ -133,13 +159,17 @@ class RMSProp(Optimizer):
         self.alpha, self.eps = checks.fraction("alpha", alpha), checks.non_negative("eps", eps)
         self.mean_square = np.zeros(len(self.params))
 
-    def update(self, data: Array, grad: Array) -> Array:
-        self.mean_square = self.alpha * self.mean_square + (1 - self.alpha) * grad**2
-        return data - self.lr * grad / (np.sqrt(self.mean_square) + self.eps)
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
+        mean_square = self.alpha * self.mean_square[reached] + (1 - self.alpha) * grad**2
+        self.mean_square[reached] = mean_square
+        return data - self.lr * grad / (np.sqrt(mean_square) + self.eps)
 
 
 class Adam(Optimizer):
-    """Momentum and RMSProp together, with bias correction for the first steps."""
+    """Momentum and RMSProp together, with bias correction for the first steps:
+    m ← β₁·m + (1-β₁)·g, v ← β₂·v + (1-β₂)·g², m̂ = m/(1-β₁ᵗ), v̂ = v/(1-β₂ᵗ),
+    w ← w - lr·m̂/(√v̂ + eps), where t counts this parameter's steps (`steps`: one count per
+    parameter, as in PyTorch, since a skipped parameter does not take the step)."""
 
     def __init__(
         self,
@@ -153,20 +183,40 @@ class Adam(Optimizer):
             raise ValueError(f"betas must be a pair such as (0.9, 0.999), got {betas!r}")
         self.betas = (checks.fraction("betas[0]", betas[0]), checks.fraction("betas[1]", betas[1]))
         self.eps = checks.non_negative("eps", eps)
-        self.mean, self.mean_square, self.steps = (
-            np.zeros(len(self.params)),
-            np.zeros(len(self.params)),
-            0,
-        )
+        self.mean, self.mean_square = np.zeros(len(self.params)), np.zeros(len(self.params))
+        self.steps = np.zeros(len(self.params), dtype=np.int64)
 
-    def update(self, data: Array, grad: Array) -> Array:
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
         beta1, beta2 = self.betas
-        self.steps += 1
-        self.mean = beta1 * self.mean + (1 - beta1) * grad
-        self.mean_square = beta2 * self.mean_square + (1 - beta2) * grad**2
-        mean = self.mean / (1 - beta1**self.steps)
-        mean_square = self.mean_square / (1 - beta2**self.steps)
-        return data - self.lr * mean / (np.sqrt(mean_square) + self.eps)
+        self.steps[reached] += 1
+        steps = self.steps[reached]
+        mean = beta1 * self.mean[reached] + (1 - beta1) * grad
+        mean_square = beta2 * self.mean_square[reached] + (1 - beta2) * grad**2
+        self.mean[reached], self.mean_square[reached] = mean, mean_square
+        corrected_mean = mean / (1 - beta1**steps)
+        corrected_mean_square = mean_square / (1 - beta2**steps)
+        return data - self.lr * corrected_mean / (np.sqrt(corrected_mean_square) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): the decay shrinks the weight
+    directly instead of passing through the gradient and Adam's scaling,
+    w ← w - lr·(m̂/(√v̂ + eps) + λ·w), with m̂ and v̂ as in Adam. weight_decay λ is 0.01 by
+    default, as in PyTorch's AdamW."""
+
+    def __init__(
+        self,
+        params: Iterable[Value] | Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas, eps)
+        self.weight_decay = checks.non_negative("weight_decay", weight_decay)
+
+    def update(self, data: Array, grad: Array, reached: Reached = EVERY) -> Array:
+        return super().update(data, grad, reached) - self.lr * self.weight_decay * data
 
 
 # --- learning-rate schedules ----------------------------------------------------------------
