@@ -35,6 +35,7 @@ OPTIMIZERS: dict[str, Callable[[list[Value], float], optim.Optimizer]] = {  # na
     "adagrad": optim.Adagrad,
     "rmsprop": optim.RMSProp,
     "adam": optim.Adam,
+    "adamw": optim.AdamW,
 }
 
 
