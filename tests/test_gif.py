@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import need, need_font
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgradx import Value, losses, nn, viz
@@ -75,11 +75,23 @@ def test_a_huge_label_stays_within_the_pixel_budget(tmp_path: Path) -> None:
             assert frame.width <= GIF_WIDTH and frame.width * frame.height <= GIF_PIXELS
 
 
-@pytest.mark.parametrize("fps", [0, -1, 0.0, 51, float("nan"), "2", True, None])
+@pytest.mark.parametrize(
+    "fps", [0, -1, 0.0, 51, float("nan"), float("inf"), 1e-9, 0.0099, 1e308, "2", True, None]
+)
 def test_a_bad_fps_is_refused_and_nothing_is_written(tmp_path: Path, fps: Any) -> None:
-    with pytest.raises(ValueError, match="fps must be a number above 0 and at most 50"):
+    with pytest.raises(ValueError, match=r"fps must be a number from 0\.01 .* to 50 .*got"):
         viz.save_gif(Value(2.0) * 3, tmp_path / "bad.gif", fps=fps)
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.one_of(st.sampled_from([0.01, 50]), st.floats(0.01, 50)))
+def test_every_fps_in_range_sets_the_frame_delay(tmp_path_factory: Any, fps: float) -> None:
+    need("dot")
+    path = tmp_path_factory.mktemp("fps") / "steps.gif"
+    viz.save_gif(Value(2.0, label="x") * 3, path, fps=fps)
+    with Image.open(path) as gif:  # GIF delays are whole hundredths of a second
+        assert abs(gif.info["duration"] - 1000 / fps) < 10
 
 
 def test_too_many_steps_for_a_gif_are_refused_up_front(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import graphviz
+import numpy as np
 
+from microgradx import errors
 from microgradx.engine import Edge, Value
 from microgradx.files import write_atomically
 from microgradx.testing import GradcheckError
@@ -84,7 +86,9 @@ def to_dot(
     larger |grad| on the same scale, and writes the flags without their colours. Either draws a
     legend under the graph: the scale with its numbers, and the flags that occur. root may be a
     GradcheckError: its function is rebuilt at the failing inputs and the inputs whose
-    gradients disagree are highlighted.
+    gradients disagree are highlighted. A root holding a batch never reduced has no gradients
+    of its own (its backward() is refused): it is drawn with show_grad=False and no color, or
+    while no node holds a gradient (a forward pass), else refused.
     """
     if isinstance(root, GradcheckError):
         root, offenders = root.graph()
@@ -95,6 +99,12 @@ def to_dot(
             f"grad); got {color!r}"
         )
     scene = Scene(root, collapse, max_nodes, expand_loss)
+    if (show_grad or color is not None) and _unreduced_with_grads(scene):
+        raise ValueError(
+            f"{errors.not_reduced(root, 'a picture of gradients')}, or pass show_grad=False "
+            "(and no color) to draw the values alone: the gradients in this graph are another "
+            "output's, as backward() refuses a batch"
+        )
     grad = field_word("grad")
     grads = {node: f"{grad} {number(node.grad)}" for node in scene.order} if show_grad else None
     fills: dict[str, str] = {}
@@ -112,6 +122,15 @@ def to_dot(
         local_grads=show_local_grads,
         legend=legend,
     )
+
+
+def _unreduced_with_grads(scene: Scene) -> bool:
+    """Whether root is a batch never reduced (backward() and the player refuse one) in a graph
+    holding gradients: they came from backward() of another output, so a picture of root would
+    show them as root's. Without gradients (a forward pass only) root may be drawn."""
+    if not isinstance(scene.root.data, np.ndarray):
+        return False
+    return any(np.any(node.grad != 0) for node in scene.order)
 
 
 def live(target: Any, example: Any = None, **options: Any) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from microgradx.engine import Value
 from microgradx.recording import Scope
-from microgradx.viz.scene import PLAIN, ROUND, Scene, detail
+from microgradx.viz.scene import PLAIN, ROUND, Scene, detail, group_name, shown
 
 LARGE = 1500  # boxes: past this many, the player lays out with this module, not dot
 CHAR, PAD, ROW = 6.2, 10.0, 20.0  # width of a character at 11 pt, a field's padding, a row
@@ -46,10 +46,11 @@ def svg(
             arrows += [(scene.box(p), op, edge) for p, edge in scene.input_edges(node)]
             arrows.append((op, box, f"e_{op}_{box}"))
     for group, box in scene.group_ids.items():
-        fields = [group.name, detail(group, len(scene.members[group]))]
+        fields = [group_name(group), detail(group, len(scene.members[group]))]
         fields += scene.group_texts(group, data, grads, params)
         boxes[box], shapes[box] = fields, "group"
         arrows += [(arrow.split("_")[1], box, arrow) for arrow in scene.arrows_into(group)]
+    boxes = {box: [shown(text) for text in fields] for box, fields in boxes.items()}  # as dot's
     sizes = {box: _size(fields, shapes[box]) for box, fields in boxes.items()}
     column = dict.fromkeys(boxes, 0)
     into: dict[str, list[str]] = {box: [] for box in boxes}

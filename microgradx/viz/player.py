@@ -39,6 +39,7 @@ from microgradx.viz.scene import (
     number,
     run_dot,
     running_dot,
+    shown,
 )
 from microgradx.viz.steps import Step, steps_of
 
@@ -170,21 +171,22 @@ class Player:
         self,
         root: Value,
         include_forward: bool = False,
-        height: int = 560,
+        height: int | str = 560,
         max_nodes: int = 500,
         collapse: str | None = None,
         expand_loss: bool = False,
     ) -> None:
+        self.height = css_length("height", height)  # first: a bad height wastes no drawing
         film = frames(root, include_forward, max_nodes, collapse, expand_loss)
         self.document = player_html(film=film)
         self.picture = _last_picture(film)
-        self.height = height
 
     def _repr_html_(self) -> str:
         # An iframe keeps the player's script and ids apart from the notebook's own.
+        style = f"width: 100%; height: {self.height}; border: 1px solid #ddd;"
         return (
             f'<iframe srcdoc="{html.escape(self.document, quote=True)}" '
-            f'style="width: 100%; height: {self.height}px; border: 1px solid #ddd;"></iframe>'
+            f'style="{html.escape(style, quote=True)}"></iframe>'
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
@@ -193,6 +195,24 @@ class Player:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         write_text(path, self.document)
+
+
+_CSS_LENGTH = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,3})?(?:px|em|rem|vh)")  # (fullmatch)
+
+
+def css_length(what: str, length: object) -> str:
+    """A size for CSS: a whole number of pixels (560 is "560px"), or a length such as "30em",
+    "600px" or "80vh" (a number, then px, em, rem or vh); anything else is refused, as it would
+    go into the notebook's HTML."""
+    if isinstance(length, int) and not isinstance(length, bool) and 0 < length <= 99999:
+        return f"{length}px"
+    if isinstance(length, str) and _CSS_LENGTH.fullmatch(length):
+        return length
+    raise ValueError(
+        f"{what} must be a whole number of pixels (such as 560) or a CSS length such as "
+        f"'600px', '30em' or '80vh' (a number, then px, em, rem or vh); "
+        f"got {shown(repr(length), 60)}"
+    )
 
 
 def player(
@@ -225,7 +245,8 @@ def player_html(
     payload = json.dumps(film_data(film), ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     name = scene.names[scene.root]
-    heading = html.escape(title or say(f"Backpropagation through {name}", f"{name} 的反向传播"))
+    heading = title or say(f"Backpropagation through {name}", f"{name} 的反向传播")
+    heading = html.escape(shown(heading))
     parts = {
         "title": heading,
         "css": source("player.css"),
@@ -433,10 +454,10 @@ def save_gif(
     GIF_MAX_STEPS steps is refused before anything is drawn. Each frame is drawn by `dot`
     straight at its final size, given a palette and written out before the next one is drawn,
     so memory stays small whatever the graph; if anything fails, no file is written."""
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 50:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.01 <= fps <= 50:
         raise ValueError(
-            f"fps must be a number above 0 and at most 50 (GIF delays are in hundredths of a "
-            f"second, and browsers slow down faster GIFs), got {fps!r}"
+            f"fps must be a number from 0.01 (a frame every 100 seconds) to 50 (GIF delays are "
+            f"in hundredths of a second, and browsers slow down faster GIFs), got {fps!r}"
         )
     try:
         from PIL import GifImagePlugin, Image, ImageChops, ImageDraw

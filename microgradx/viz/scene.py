@@ -34,6 +34,7 @@ FLAG_COLOURS = {
 GRAD_COLOUR = "#4a90c9"  # color="grad": the largest gradient; the smallest is nearly white
 SIGN_COLOURS = ("#4a90c9", "#e6550d")  # color="sign": a positive gradient, a negative one
 CANNOT_START = (errno.ENOSYS, errno.ENOTSUP)  # what starting a program raises in a browser
+LONGEST = 100  # characters of one text (a label, a field) that a picture shows; more are cut
 
 
 class DotNotFound(RuntimeError):
@@ -83,6 +84,27 @@ def number(x: Any) -> str:
     return f"{float(x) + 0.0:#.4g}"  # + 0.0 turns -0.0 into 0.0
 
 
+def shown(text: object, limit: int = LONGEST) -> str:
+    """text as every picture shows it (DOT, SVG, the player's HTML, a GIF's captions): one line
+    (a line break or a tab becomes a space), printable (a control character or a lone surrogate
+    becomes "\ufffd"), at most `limit` characters (a longer text is cut, ending with "…"). A
+    label goes through here once, on its way into the scene; DOT's and HTML's escaping come
+    after."""
+
+    def visible(c: str) -> str:
+        if c.isprintable() or c == FIGURE_SPACE:  # frames pad their texts with figure spaces
+            return c
+        return " " if c.isspace() else "\ufffd"
+
+    text = re.sub(" +", " ", "".join(visible(c) for c in str(text))).strip(" ")
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ") + "…"
+
+
+def group_name(scope: Scope) -> str:
+    """A group's name as pictures show it (a scope's name is the user's text, as a label is)."""
+    return shown(scope.name)
+
+
 def field_word(field: str) -> str:
     """A box's field name in the language in use (read at draw time): "data", "grad", "out",
     "out.grad" (a collapsed box's output)."""
@@ -117,7 +139,7 @@ _DETAILS = (  # the details nn writes on its scopes, and their Chinese
 def detail(scope: Scope, members: int | None = None) -> str:
     """A group's detail in the language in use: nn's ("relu neuron, 3 parameters") translated,
     a loss's formula as it is; without one, how many nodes it holds (when members is given)."""
-    text = scope.detail
+    text = shown(scope.detail)
     if not text:
         if members is None:
             return ""
@@ -167,10 +189,10 @@ class Scene:
         self.outputs = _outputs(self.order, self.group)
         for group, outputs in self.outputs.items():  # a loss's value: named after the loss
             if group.kind == LOSS and len(outputs) == 1 and not outputs[0].label:
-                taken, name, i = set(self.names.values()), group.name, 1
+                taken, name, i = set(self.names.values()), group_name(group), 1
                 while name in taken:  # a second mse: mse#2
                     i += 1
-                    name = f"{group.name}#{i}"
+                    name = f"{group_name(group)}#{i}"
                 self.names[outputs[0]] = name
         self.members: dict[Scope, list[Value]] = {scope: [] for scope in self.group_ids}
         for node in self.order:
@@ -294,7 +316,7 @@ class Scene:
                 lines.extend(self._input_arrows(node, op, local_grads))
         for group, box in self.group_ids.items():
             members = self.members[group]
-            fields = [group.name, detail(group, len(members))]
+            fields = [group_name(group), detail(group, len(members))]
             fields += self.group_texts(group, data, grads, params)
             fields += [f"⚠ {flag_text(flags[n])}" for n in members if n in flags][:1]
             label = "|".join(_record(text) for text in fields)
@@ -434,15 +456,17 @@ class _Digraph(graphviz.Digraph):  # type: ignore[misc]
 
 
 def _names(order: list[Value]) -> dict[Value, str]:
-    """Each node's name: its label, else a short made-up one (c1 for a constant, mul2, tanh1,
-    z1 for a weighted sum), never one a label already takes."""
+    """Each node's name: its label as pictures show it, else a short made-up one (c1 for a
+    constant, mul2, tanh1, z1 for a weighted sum), never one a label already takes."""
     names: dict[Value, str] = {}
     counts: dict[str, int] = {}
-    labels = {node.label for node in order}
+    shown_labels = {node: shown(node.label) for node in order if node.label}
+    labels = set(shown_labels.values())
     for node in order:
-        kind = node.label or ("c" if node.op is None else node.op.short or node.op.name)
+        label = shown_labels.get(node, "")
+        kind = label or ("c" if node.op is None else node.op.short or node.op.name)
         counts[kind] = counts.get(kind, 0) + 1
-        if node.label:  # a label used twice gets #2, #3, ... so that captions stay clear
+        if label:  # a label used twice gets #2, #3, ... so that captions stay clear
             names[node] = kind if counts[kind] == 1 else f"{kind}#{counts[kind]}"
             continue
         while f"{kind}{counts[kind]}" in labels:  # a label "add1" keeps its name
@@ -507,25 +531,13 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
 
 def _record(text: str) -> str:
     """Escape text for one field of a DOT record label."""
-    return re.sub(r'([\\{}|<>"])', r"\\\1", _printable(text)).replace("&", "&amp;") or " "
+    return re.sub(r'([\\{}|<>"])', r"\\\1", shown(text)).replace("&", "&amp;") or " "
 
 
 def _quoted(text: str) -> str:
     """Escape text for a quoted DOT string."""
-    text = _printable(text).replace("\\", "\\\\").replace('"', '\\"')
+    text = shown(text).replace("\\", "\\\\").replace('"', '\\"')
     return text.replace("&", "&amp;")  # Graphviz reads &lt; and the like as entities
-
-
-def _printable(text: str) -> str:
-    """One line of text that DOT can carry: no control characters, no lone surrogates."""
-    text = str(text).encode("utf-8", "replace").decode("utf-8")
-
-    def visible(c: str) -> str:
-        if c.isprintable() or c == FIGURE_SPACE:  # frames pad their texts with figure spaces
-            return c
-        return " " if c.isspace() else "\ufffd"
-
-    return re.sub(" +", " ", "".join(visible(c) for c in text)).strip(" ")
 
 
 def _mix(a: str, b: str, t: float) -> str:
@@ -657,4 +669,4 @@ def _batched(scene: Scene) -> bool:
 
 def _html(text: str) -> str:
     """Escape text for a Graphviz HTML-like label."""
-    return html.escape(_printable(text), quote=True)
+    return html.escape(shown(text), quote=True)

@@ -22,7 +22,7 @@ from microgradx import errors, ops
 from microgradx.engine import Edge, Value, backpropagate
 from microgradx.language import current, say
 from microgradx.recording import LAYER, LOSS, NEURON, Scope
-from microgradx.viz.scene import Scene, detail, number
+from microgradx.viz.scene import Scene, detail, group_name, number, shown
 
 
 @dataclass(frozen=True)
@@ -197,14 +197,15 @@ def _group_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
     """What happened in a neuron, layer or loss, in its own terms: its output's gradient, then
     what passed inside it, what its parameters received and what its inputs received."""
     about = detail(group)
-    head = group.name + (say(f" ({about})", f"（{about}）") if about else "")
+    head = group_name(group) + (say(f" ({about})", f"（{about}）") if about else "")
     outputs = scene.outputs[group]
     if run[0].kind == "forward" and group.kind == LOSS:  # its value from its inputs
         inputs = dict.fromkeys(p for n in scene.members[group] for p in n.parents
                                if scene.group.get(p) is not group)  # fmt: skip
         given = ", ".join(f"{scene.names[p]} = {number(p.data)}" for p in inputs)
-        formula = f" = {group.detail}" if group.detail else ""
-        return f"{group.name}{formula} = {number(outputs[0].data)}\n  {say('from', '由')} {given}"
+        formula = f" = {shown(group.detail)}" if group.detail else ""
+        name = group_name(group)
+        return f"{name}{formula} = {number(outputs[0].data)}\n  {say('from', '由')} {given}"
     if run[0].kind == "forward":
         computed = [s.caption for s in run if s.node.op is not None]
         out = say("; out = ", "：out = ") + number(outputs[0].data) if len(outputs) == 1 else ""
@@ -239,14 +240,14 @@ def _loss_caption(scene: Scene, group: Scope, run: list[Step]) -> str:
         for edge in step.contributions:
             if scene.group.get(edge.parent) is not group:
                 received[edge.parent] = received.get(edge.parent, 0.0) + edge.contribution
-    formula = f" = {group.detail}" if group.detail else ""
-    colon = say(": ", "：")
-    lines = [f"{group.name}{formula} = {number(out.data)}{colon}out.grad = {number(upstream)}"]
+    formula = f" = {shown(group.detail)}" if group.detail else ""
+    colon, name = say(": ", "："), group_name(group)
+    lines = [f"{name}{formula} = {number(out.data)}{colon}out.grad = {number(upstream)}"]
     for parent, total in received.items():
         p, through = scene.names[parent], ""
         if isinstance(upstream, float) and upstream != 0.0:
             through = f" = {number(total / upstream)} × {number(upstream)}"
-        lines.append(f"  {p}.grad += ∂{group.name}/∂{p} × out.grad{through} = {number(total)}")
+        lines.append(f"  {p}.grad += ∂{name}/∂{p} × out.grad{through} = {number(total)}")
     inside = sum(len(step.contributions) for step in run) - len(received)
     lines.append(
         say(
@@ -263,7 +264,7 @@ def _own_names(scene: Scene, group: Scope, text: str) -> str:
     if group.kind not in (NEURON, LAYER):
         return text
     members = scene.members[group]
-    short = {scene.names[n]: scene.names[n].removeprefix(f"{group.name}.") for n in members}
+    short = {scene.names[n]: scene.names[n].removeprefix(f"{group_name(group)}.") for n in members}
     sums = [n for n in members if n.op is not None and n.op.short == "z"]
     if group.kind == NEURON and len(sums) == 1:
         short[scene.names[sums[0]]] = "z"
@@ -274,7 +275,7 @@ def _own_names(scene: Scene, group: Scope, text: str) -> str:
             text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
     return text
     members = scene.members[group]
-    short = {scene.names[n]: scene.names[n].removeprefix(f"{group.name}.") for n in members}
+    short = {scene.names[n]: scene.names[n].removeprefix(f"{group_name(group)}.") for n in members}
     if group.kind == LAYER:  # neurons.0.w1 in layers.1
         for name in sorted(short, key=len, reverse=True):
             text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)

@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on what is installed
         "viz.live needs anywidget: pip install 'microgradx[widget]' (or pip install anywidget)"
     ) from None
 
+from microgradx.checks import whole_number
 from microgradx.engine import Value
 from microgradx.functional import recompute
 from microgradx.nn import Module
@@ -96,6 +97,7 @@ class Live(anywidget.AnyWidget):
     ) -> None:
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"every must be a whole number of steps, 1 or more; got {every!r}")
+        whole_number("height (pixels)", height)
         self._root, self._leaves, self._collapse = root, dict(leaves), collapse
         self.every = every
         self._model = model  # the boundary's model: one of 2 inputs (else None, no boundary)
