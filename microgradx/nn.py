@@ -24,6 +24,7 @@ import numpy as np
 
 from microgradx import checks, ops
 from microgradx.engine import UNREACHED, Value, record
+from microgradx.errors import NUMBERS
 from microgradx.files import write_text
 from microgradx.recording import LAYER, MODEL, NEURON, Scope, scope
 
@@ -34,6 +35,14 @@ ACTIVATION_ROWS = {
 ACTIVATIONS = ("linear", *ACTIVATION_ROWS)  # the activations a neuron may use
 INITS = ("auto", "he", "xavier", "uniform")
 FORMAT, VERSION = "microgradx-model", 1
+MAX_BYTES = 2**24  # the largest model file load reads unless told (16 MiB, 50 bytes a parameter)
+FIELDS = {  # what a model file's architecture may hold for each type: what architecture() writes
+    "Neuron": ("nin", "activation", "init"),
+    "Layer": ("nin", "nout", "activation", "init", "dropout", "batch_norm"),
+    "MLP": ("nin", "nouts", "activation", "output_activation", "init", "dropout", "batch_norm"),
+    "BatchNorm": ("n", "eps", "momentum"),
+}
+SIZES = {"Neuron": ("nin",), "Layer": ("nin", "nout"), "MLP": ("nin", "nouts"), "BatchNorm": ("n",)}
 DROPOUT = "is the fraction of outputs to zero,"
 NORM = "norm"  # the kind of a BatchNorm's scope: inside a layer, collapse="layer" draws it there
 
@@ -560,35 +569,42 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     write_text(path, text)
 
 
-def load(path: str | os.PathLike[str]) -> Module:
+def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Module:
     """Read a model written by `save`. A truncated, corrupt or mismatching file (a BatchNorm
-    model's without its running statistics too) is an error that names the file and the
-    problem."""
+    model's without its running statistics too) is a ValueError that names the file and the
+    problem. Everything is checked before the model is built: the file must hold exactly the
+    parameters its architecture implies. A file larger than `max_bytes` is refused unread."""
     path = Path(path)
+    max_bytes = checks.whole_number("max_bytes", max_bytes)
+    with open(path, "rb") as file:
+        content = file.read(max_bytes + 1)  # no more: a file may never end (/dev/zero)
+    if len(content) > max_bytes:
+        raise ValueError(
+            f"{path} is larger than max_bytes={max_bytes:,} bytes, the most nn.load reads (a "
+            f"model of about {max_bytes // 50:,} parameters); if it is a model you trust, "
+            "pass a larger max_bytes: nn.load(path, max_bytes=...)"
+        )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        document = json.loads(content.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, a 5,000-digit int
         raise ValueError(
             f"{path} is not a microgradx model: it is not valid JSON ({error}); "
             "is the file truncated?"
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f'{path} is not a microgradx model: no "format": "{FORMAT}" field')
-    if document.get("version") != VERSION:
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:  # (True == 1, but is not a version)
         raise ValueError(
-            f"{path} has model format version {document.get('version')!r}; "
+            f"{path} has model format version {_shown(version)}; "
             f"this microgradx reads version {VERSION}"
         )
-    architecture, parameters = document.get("architecture"), document.get("parameters")
-    builders = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron, "BatchNorm": BatchNorm}
-    if not isinstance(architecture, dict) or architecture.get("type") not in builders:
-        raise ValueError(f"{path}: the architecture must name a type among {sorted(builders)}")
-    arguments = {key: value for key, value in architecture.items() if key != "type"}
     try:
-        model: Module = builders[architecture["type"]](**arguments)
-        model.load_state_dict(parameters)  # type: ignore[arg-type]  # checked there
+        build, arguments = _checked_architecture(document)
+        model = build(**arguments)
+        model.load_state_dict(document["parameters"])
         model.load_buffer_dict(document.get("buffers", {}))  # BatchNorm's running statistics
-    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: {error}") from None
     return model
 
@@ -681,17 +697,119 @@ def _checked_state(own: Mapping[str, Any], state: Any, what: str) -> dict[str, f
         )
     for name in own:
         number = state[name]
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, (int, float))
-            or not math.isfinite(number)
-        ):
-            raise ValueError(f"{what} {name!r} must be a finite number, got {number!r}")
+        if not isinstance(number, NUMBERS) or isinstance(number, bool):
+            got = f"{type(number).__name__} {_shown(number)}"
+            raise ValueError(
+                f"{what} {name!r} must be a finite number (an int or a float), got {got}"
+            )
+        try:
+            finite = math.isfinite(number)  # (a NumPy float too: compared as a float)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            raise ValueError(f"{what} {name!r} must be a finite number, got {_shown(number)}")
     return {name: float(state[name]) for name in own}
+
+
+def _checked_architecture(document: dict[str, Any]) -> tuple[type[Module], dict[str, Any]]:
+    """The class and the keyword arguments a model file's architecture asks for, once its sizes
+    are known to imply exactly the parameters the file holds (computed, not built), and those
+    parameters are finite numbers with the right names; else a ValueError saying what is wrong."""
+    architecture, parameters = document.get("architecture"), document.get("parameters")
+    builders: dict[str, type[Module]] = {
+        "MLP": MLP, "Layer": Layer, "Neuron": Neuron, "BatchNorm": BatchNorm
+    }  # fmt: skip
+    if not isinstance(architecture, dict) or architecture.get("type") not in tuple(builders):
+        raise ValueError(f"the architecture must name a type among {sorted(builders)}")
+    kind = architecture["type"]  # (compared with ==, as a tuple's items: a list is no type)
+    arguments = {key: value for key, value in architecture.items() if key != "type"}
+    fields, sizes = FIELDS[kind], SIZES[kind]
+    unknown = [key for key in arguments if key not in fields]
+    missing = [key for key in sizes if key not in arguments]
+    if unknown or missing:
+        problem = f"unknown fields {_few(unknown)}" if unknown else f"no {_few(missing)}"
+        raise ValueError(
+            f"the {kind} architecture has {problem}: it needs {', '.join(sizes)} and may "
+            f"have {', '.join(key for key in fields if key not in sizes)}"
+        )
+    if not isinstance(parameters, dict):
+        raise ValueError(
+            f'"parameters" must map parameter names to numbers, got {_shown(parameters)}'
+        )
+    implied = _parameter_count(kind, arguments)
+    if implied != len(parameters):
+        raise ValueError(
+            f"the architecture ({', '.join(f'{key}={_shown(arguments[key])}' for key in sizes)}) "
+            f"implies {_count(implied)} parameters, but the file holds {len(parameters):,}"
+        )
+    _checked_state(dict.fromkeys(_parameter_names(kind, arguments)), parameters, "parameter")
+    return builders[kind], arguments
+
+
+def _parameter_count(kind: str, architecture: Mapping[str, Any]) -> int:
+    """How many parameters a model of this architecture has, computed without building it."""
+    if kind == "MLP":
+        return sum(_parameter_count("Layer", layer) for layer in _mlp_layers(architecture))
+    if kind == "Neuron":
+        return checks.whole_number("nin", architecture["nin"]) + 1
+    if kind == "BatchNorm":
+        return 2 * checks.whole_number("n", architecture["n"])
+    nin = checks.whole_number("nin", architecture["nin"])
+    nout = checks.whole_number("nout", architecture["nout"])
+    norm = checks.flag("batch_norm", architecture.get("batch_norm", False))
+    return nout * (nin + 1) + (2 * nout if norm else 0)
+
+
+def _parameter_names(kind: str, architecture: Mapping[str, Any]) -> Iterator[str]:
+    """The names of a model's parameters, in order, without building it (sizes checked)."""
+    if kind == "Neuron":
+        yield from _neuron_names(architecture["nin"])
+    elif kind == "BatchNorm":
+        n = architecture["n"]
+        yield from (f"{which}{i + 1}" for which in ("gamma", "beta") for i in range(n))
+    elif kind == "Layer":
+        for j in range(architecture["nout"]):
+            yield from (f"neurons.{j}.{name}" for name in _neuron_names(architecture["nin"]))
+        if architecture.get("batch_norm", False):
+            norm = _parameter_names("BatchNorm", {"n": architecture["nout"]})
+            yield from (f"norm.{name}" for name in norm)
+    else:
+        for i, layer in enumerate(_mlp_layers(architecture)):
+            yield from (f"layers.{i}.{name}" for name in _parameter_names("Layer", layer))
+
+
+def _mlp_layers(architecture: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sizes of an MLP's layers (nin, nout, batch_norm), as MLP() makes them."""
+    nouts = architecture["nouts"]
+    if not isinstance(nouts, list) or not nouts:
+        raise ValueError(
+            f"nouts lists the width of every layer, such as [16, 16, 1]; got {_shown(nouts)}"
+        )
+    sizes = [architecture["nin"], *nouts]
+    norm = checks.flag("batch_norm", architecture.get("batch_norm", False))
+    last = len(nouts) - 1
+    return [
+        {"nin": sizes[i], "nout": sizes[i + 1], "batch_norm": norm and i != last}
+        for i in range(len(nouts))
+    ]
+
+
+def _count(n: int) -> str:
+    """A count with thousands separators, or its order of magnitude (a count of 10^8000)."""
+    return f"{n:,}" if n < 10**15 else f"about 10^{int(n.bit_length() * math.log10(2))}"
+
+
+def _shown(x: Any, limit: int = 40) -> str:
+    """repr(x), clipped to `limit` characters (an int too long to print: said so)."""
+    try:
+        text = repr(x)
+    except ValueError:  # Python refuses to print an int of more than 4,300 digits
+        return "an int too long to print"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _few(names: Sequence[str], limit: int = 5) -> str:
     if not names:
         return "none"
-    shown = ", ".join(repr(name) for name in names[:limit])
+    shown = ", ".join(_shown(name, 60) for name in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -206,7 +206,7 @@ def test_a_file_whose_parameters_do_not_match_is_refused(tmp_path: Path) -> None
     document = json.loads(path.read_text())
     document["architecture"]["nouts"] = [4, 1]
     path.write_text(json.dumps(document))
-    with pytest.raises(ValueError, match=r"model.json: the state dict does not match"):
+    with pytest.raises(ValueError, match=r"model.json: .* implies 17 parameters, .* holds 13"):
         nn.load(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         nn.load(tmp_path / "missing.json")
