@@ -8,7 +8,7 @@ import re
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -173,7 +173,11 @@ def _run(argv: list[str]) -> int:
         )
     except ValueError as error:  # found before training: backprop.html would be too large
         parser.error(_max_nodes_option(str(error)))
-    except (ImportError, ArithmeticError, OSError) as error:  # no matplotlib; diverged; disk full
+    except OSError as error:  # the disk filled up
+        where, why = _shown(error.filename or arguments.out), error.strerror or error
+        print(f"microgradx demo: could not write {where}: {_one_line(str(why))}", file=sys.stderr)
+        return 1
+    except (ImportError, ArithmeticError) as error:  # no matplotlib; training diverged
         print(f"microgradx demo: {_one_line(str(error))}", file=sys.stderr)
         return 1
     return 0
@@ -209,7 +213,7 @@ def graph(
     if out.suffix not in viz.FORMATS:
         parser.error(f"--out must end in one of {' '.join(viz.FORMATS)}; got {_shown(out.name)}")
     unwritable = "is a folder; give a file name inside it" if _is_dir(out) else None
-    unwritable = unwritable or _unwritable(out.parent)
+    unwritable = unwritable or _unwritable(out.parent, name=out.name)
     if unwritable:
         parser.error(f"--out {_shown(out)}: {'' if _is_dir(out) else 'its folder '}{unwritable}")
     played = out.suffix in (".html", ".gif")  # steps, one after another; else one picture
@@ -247,7 +251,7 @@ def graph(
     except (viz.DotNotFound, ImportError) as error:
         return fail(_one_line(str(error)), code=1)
     except OSError as error:  # the disk filled up, the folder went away
-        return fail(f"could not write {_shown(out)}: {_one_line(str(error))}", code=1)
+        return fail(f"could not write {_shown(out)}: {_one_line(str(error.strerror or error))}", 1)
     print(f"wrote {out}")
     return 0
 
@@ -286,14 +290,14 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
-def _unwritable(folder: Path, make: bool = False) -> str | None:
+def _unwritable(folder: Path, make: bool = False, name: str = "microgradx") -> str | None:
     """Why no file can be written in folder (made first, if make and it is missing), in a few
-    words, or None when one can: tried by writing one (the permission bits do not tell root
-    about a read-only file system, /proc or /sys)."""
+    words, or None when one can: tried by writing one, named as the file `name` is while it is
+    written (the permission bits do not tell root about a read-only file system, /proc, /sys)."""
     try:
         if make and not folder.is_dir():
             folder.mkdir(parents=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".microgradx-"):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".tmp"):
             return None
     except FileExistsError:
         return "is a file, not a folder"
@@ -308,8 +312,11 @@ def _max_nodes_option(message: str) -> str:
     return message.replace("max_nodes=", "--max-nodes ").replace("max_nodes", "--max-nodes")
 
 
-def _one_line(text: str) -> str:
-    """text with its line breaks and other control characters written as escapes."""
+def _one_line(text: str, most: int = 600) -> str:
+    """text with its line breaks and other control characters written as escapes; a long one
+    (which quotes a long argument) without its middle."""
+    if len(text) > most:
+        text = f"{text[: most // 2]} ... {text[-most // 2 :]}"
     return "".join(
         repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
     )
@@ -338,14 +345,17 @@ def _widths(text: str) -> list[int]:
     return [int(width) for width in widths]
 
 
-def _dash_formula(arguments: Sequence[str], options: Collection[str]) -> str | None:
+def _dash_formula(arguments: Sequence[str], options: Mapping[str, argparse.Action]) -> str | None:
     """The first argument (before any --) that starts with - and is neither an option of the
-    command nor shaped like one (--name): a formula such as -x*2, which argparse took for one."""
-    for argument in arguments:
+    command nor shaped like one (--name): a formula such as -x*2, which argparse took for one.
+    A negative number after an option that takes a value is that value (--max-nodes -1)."""
+    for before, argument in zip(["", *arguments], arguments):
         if argument == "--":
             return None
+        taken = before in options and options[before].nargs != 0
         if (
             argument.startswith("-")
+            and not (taken and re.fullmatch(r"-\d+|-\d*\.\d+", argument))
             and argument.partition("=")[0] not in options
             and not re.fullmatch(r"--[A-Za-z][\w-]*(=.*)?", argument)
         ):
