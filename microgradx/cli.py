@@ -156,7 +156,8 @@ def _run(argv: list[str]) -> int:
         )
     unwritable = _unwritable(arguments.out, make=True)  # before training, not after
     if unwritable:
-        parser.error(f"--out {_shown(arguments.out)} {unwritable}; give a folder you can write to")
+        fix = "give a folder you can write to"
+        demo_parser.error(f"--out {_shown(arguments.out)} {unwritable}; {fix}")
     try:
         examples.demo(
             arguments.dataset,
@@ -172,7 +173,7 @@ def _run(argv: list[str]) -> int:
             max_nodes=arguments.max_nodes,
         )
     except ValueError as error:  # found before training: backprop.html would be too large
-        parser.error(_max_nodes_option(str(error)))
+        demo_parser.error(_max_nodes_option(str(error)))
     except OSError as error:  # the disk filled up
         where, why = _shown(error.filename or arguments.out), error.strerror or error
         print(f"microgradx demo: could not write {where}: {_one_line(str(why))}", file=sys.stderr)

@@ -120,7 +120,7 @@ def demo(
     written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
     try:
         player = out / "backprop.html"
-        backprop_player(model, loss, X_test[0], int(y_test[0]), player, max_nodes=max_nodes)
+        backprop_player(model, loss, X_test[0], int(y_test[0]), player, max_nodes)
         written.append(out / "backprop.html")
     except viz.DotNotFound as error:
         print(f"skipped backprop.html: {error}", file=sys.stderr)

@@ -45,12 +45,14 @@ class ExpressionError(ValueError):
         """The message, the expression (the `width` characters around the offending part of
         a longer one), and a caret line under the offending part."""
         left = max(0, min(self.start - width // 4, len(self.text) - width))
-        shown = self.text[left : left + width]
+        shown = "".join(c if c.isprintable() else " " for c in self.text[left : left + width])
         before = "..." if left > 0 else ""
         after = "..." if left + width < len(self.text) else ""
-        carets = min(self.end, left + width) - max(self.start, left)
+        end = max(len(self.text), self.start + 1)  # a fault just past the end: one caret there
+        carets = min(self.end, left + width, end) - max(self.start, left)
         under = " " * (len(before) + max(self.start - left, 0))
-        return f"{self}\n  {before}{shown}{after}\n  {under}{'^' * max(carets, 1)}"
+        message = "".join(c if c.isprintable() else " " for c in str(self))  # one line
+        return f"{message}\n  {before}{shown}{after}\n  {under}{'^' * max(carets, 1)}"
 
 
 def build(text: str, values: Mapping[str, float]) -> Value:

@@ -300,6 +300,21 @@ def test_error_messages_stay_short_and_point_at_the_fault(
     assert shown[start] == "y" and set(shown[start : start + carets.count("^")]) <= {"y", "z"}
 
 
+@settings(deadline=None)
+@given(text=st.text(max_size=300), start=st.integers(0, 400), length=st.integers(0, 400))
+def test_a_pointed_message_is_three_short_lines(text: str, start: int, length: int) -> None:
+    start = min(start, len(text))
+    error = ExpressionError(f"a message about {text}", text, start, start + length)
+    message, shown, carets = error.pointed().split("\n")
+    assert message.startswith("a message about")  # on one line, whatever the text holds
+    assert len(shown) <= 2 + 3 + 80 + 3 and len(carets) <= len(shown) + 1
+    assert carets.strip() and set(carets.strip()) == {"^"}
+    if len(text) <= 80 and text.isprintable():  # shown whole: the carets under the fault
+        first = carets.index("^") - 2
+        assert shown[2:] == text and first == start
+        assert carets.count("^") == max(min(start + length, len(text)) - start, 1)
+
+
 @pytest.mark.parametrize(
     "deep",
     [
