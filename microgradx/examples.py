@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,16 +52,20 @@ def demo(
     optimizer: str = "adam",
     lr: float = 0.01,
     batch_size: int | None = None,
+    max_nodes: int = 500,
 ) -> None:
     """Train a network on a toy dataset; write its decision boundary, history, model, player.
     hidden: the hidden layers' widths (default [4, 6, 6, 4], the article's network; [16, 16]
     for the spiral), with `activation`; optimizer: a name in OPTIMIZERS, with learning rate lr;
-    batch_size: None for the full batch. The output layer follows from the dataset."""
+    batch_size: None for the full batch; max_nodes: the most boxes the player may draw. The
+    output layer follows from the dataset. The folder `out` is made and tried, and the player
+    sized, before training: nothing fails after the work is done."""
     from microgradx import plot  # needs matplotlib: imported here so `neuron` works without it
 
     make = DATASETS[checks.choice("dataset", dataset, DATASETS)]
     step = OPTIMIZERS[checks.choice("optimizer", optimizer, OPTIMIZERS)]
-    out = Path(out)
+    checks.whole_number("max_nodes", max_nodes)
+    out = _folder_to_write(out)
     X, y = make(seed)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed)
     X_fit, X_val, y_fit, y_val = data.train_test_split(X_train, y_train, test_size=0.2, seed=seed)
@@ -73,6 +78,14 @@ def demo(
         widths = [16, 16] if hidden is None else list(hidden)
         model = nn.MLP(2, [*widths, classes], activation, seed=seed)
         loss = losses.cross_entropy
+    try:  # the player's picture has the same boxes before training as after
+        viz.to_dot(_example(model, loss, X_test[0], int(y_test[0])), collapse="neuron",
+                   max_nodes=max_nodes)  # fmt: skip
+    except ValueError:
+        raise ValueError(
+            f"backprop.html would draw {model} with more than max_nodes={max_nodes} boxes (one "
+            "per neuron); use narrower hidden layers or raise max_nodes"
+        ) from None
     stepper = step(model.parameters(), lr)
     batches = "full batch" if batch_size is None else f"batches of {batch_size}"
     print(
@@ -98,7 +111,6 @@ def demo(
         f"{train.accuracy(model, X_test, y_test):.1%} ({history.epochs} epochs in {seconds:.1f} s)"
     )
 
-    out.mkdir(parents=True, exist_ok=True)
     figure = plot.decision_boundary(model, X_test, y_test).figure
     figure.axes[0].set_title(
         say(f"{dataset}: decision boundary on the test set", f"{dataset}：测试集上的决策边界")
@@ -108,7 +120,8 @@ def demo(
     nn.save(model, out / "model.json")
     written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
     try:
-        backprop_player(model, loss, X_test[0], int(y_test[0]), out / "backprop.html")
+        player = out / "backprop.html"
+        backprop_player(model, loss, X_test[0], int(y_test[0]), player, max_nodes)
         written.append(out / "backprop.html")
     except viz.DotNotFound as error:
         print(f"skipped backprop.html: {error}", file=sys.stderr)
@@ -119,15 +132,36 @@ def demo(
     )
 
 
-def backprop_player(model: nn.MLP, loss: Any, x: Any, label: int, path: Path) -> None:
+def backprop_player(
+    model: nn.MLP, loss: Any, x: Any, label: int, path: Path, max_nodes: int = 500
+) -> None:
     """Write the step-by-step player of one example (x, label) through the trained model:
     forward then backward, a neuron per step, the loss as one box."""
-    inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
-    scores = model(inputs)
-    total = loss(scores, label)
-    total.label = "loss"
+    total = _example(model, loss, x, label)
     title = f"One test example (label {label}) through the trained {model}, forward then backward"
-    viz.save_html(total, path, include_forward=True, title=title, collapse="neuron")
+    viz.save_html(
+        total, path, include_forward=True, title=title, collapse="neuron", max_nodes=max_nodes
+    )
+
+
+def _example(model: nn.MLP, loss: Any, x: Any, label: int) -> Value:
+    """The loss of one example (x, label) through the model, labelled "loss"."""
+    inputs = [Value(float(x[0]), label="x1"), Value(float(x[1]), label="x2")]
+    total: Value = loss(model(inputs), label)
+    total.label = "loss"
+    return total
+
+
+def _folder_to_write(out: str | os.PathLike[str]) -> Path:
+    """out as a Path: the folder, made if missing, in which a file was just written."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".microgradx-"):
+            return out
+    except OSError as error:
+        problem = f"demo cannot write in the folder {out} ({error.strerror or error})"
+        raise OSError(error.errno, f"{problem}; give out= a folder you can write to") from None
 
 
 def neuron() -> None:

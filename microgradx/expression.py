@@ -12,6 +12,7 @@ import inspect
 import math
 import operator
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,26 +41,40 @@ class ExpressionError(ValueError):
         super().__init__(message)
         self.text, self.start, self.end = text, start, max(end, start + 1)
 
-    def pointed(self) -> str:
-        """The message, the expression, and a caret line under the offending part."""
-        return f"{self}\n  {self.text}\n  {' ' * self.start}{'^' * (self.end - self.start)}"
+    def pointed(self, width: int = 80) -> str:
+        """The message, the expression (the `width` characters around the offending part of
+        a longer one), and a caret line under the offending part."""
+        left = max(0, min(self.start - width // 4, len(self.text) - width))
+        shown = "".join(c if c.isprintable() else " " for c in self.text[left : left + width])
+        before = "..." if left > 0 else ""
+        after = "..." if left + width < len(self.text) else ""
+        end = max(len(self.text), self.start + 1)  # a fault just past the end: one caret there
+        carets = min(self.end, left + width, end) - max(self.start, left)
+        under = " " * (len(before) + max(self.start - left, 0))
+        message = "".join(c if c.isprintable() else " " for c in str(self))  # one line
+        return f"{message}\n  {before}{shown}{after}\n  {under}{'^' * max(carets, 1)}"
 
 
 def build(text: str, values: Mapping[str, float]) -> Value:
     """The graph of `text`, with one input Value (labelled with its name) per variable."""
+    text = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "1if x": a SyntaxWarning; a formula has no such thing
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # "\\d" in a string literal
+            tree = ast.parse(text, mode="eval")
+        inputs = {name: Value(float(v), label=name) for name, v in values.items()}
+        result = _build(tree.body, text, inputs)
     except SyntaxError as error:
         start = max((error.offset or 1) - 1, 0)
         raise ExpressionError(
-            f"not a formula: {error.msg}", text.strip(), start, start + 1
+            f"not a formula: {_clip(error.msg)}", text, start, start + 1
         ) from None
-    inputs = {name: Value(float(v), label=name) for name, v in values.items()}
-    result = _build(tree.body, text.strip(), inputs)
+    except (RecursionError, MemoryError):  # Python's parser, and _build, recurse
+        deep = "the formula is nested too deeply to build; split it into smaller parts"
+        raise ExpressionError(deep, text, 0, len(text)) from None
     if not isinstance(result, Value):
-        raise ExpressionError(
-            "the formula has no variable to differentiate", text.strip(), 0, len(text.strip())
-        )
+        raise ExpressionError("the formula has no variable to differentiate", text, 0, len(text))
     return result
 
 
@@ -71,7 +86,8 @@ def _build(node: ast.AST, text: str, inputs: Mapping[str, Value]) -> Any:
         return float(number)
     if isinstance(node, ast.Name):
         if node.id not in inputs:
-            raise _error(f"{node.id} has no value: add --at {node.id}=NUMBER", node, text)
+            name = _clip(node.id)
+            raise _error(f"{name} has no value: add --at {name}=NUMBER", node, text)
         return inputs[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
         left, right = _build(node.left, text, inputs), _build(node.right, text, inputs)
@@ -122,6 +138,11 @@ def _error(message: str, node: ast.AST, text: str) -> ExpressionError:
     end = getattr(node, "end_col_offset", None)
     stop = len(encoded[:end].decode(errors="ignore")) if end is not None else start + 1
     return ExpressionError(message, text, start, stop)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """Text quoted in a message, shortened: a formula may hold a name a megabyte long."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(node: ast.AST) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from microgradx.checks import whole_number
 from microgradx.engine import Value, topological_order
 from microgradx.language import current, say
 from microgradx.recording import LAYER, LOSS, NEURON, Scope
@@ -180,6 +181,7 @@ class Scene:
             raise ValueError(f"collapse must be None, 'neuron' or 'layer'; got {collapse!r}")
         if not isinstance(expand_loss, bool):
             raise TypeError(f"expand_loss must be True or False, got {expand_loss!r}")
+        whole_number("max_nodes", max_nodes)  # nan would turn the limit off
         self.root, self.order = root, topological_order(root)
         self.ids = {node: f"v{i}" for i, node in enumerate(self.order)}
         self.names = _names(self.order)
