@@ -274,21 +274,6 @@ def _own_names(scene: Scene, group: Scope, text: str) -> str:
         if short[name] != name:
             text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
     return text
-    members = scene.members[group]
-    short = {scene.names[n]: scene.names[n].removeprefix(f"{group_name(group)}.") for n in members}
-    if group.kind == LAYER:  # neurons.0.w1 in layers.1
-        for name in sorted(short, key=len, reverse=True):
-            text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
-        return text
-    sums = [n for n in members if n.op is not None and n.op.short == "z"]
-    if len(sums) == 1:
-        short[scene.names[sums[0]]] = "z"
-    if len(scene.outputs[group]) == 1:
-        short[scene.names[scene.outputs[group][0]]] = "out"
-    for name in sorted(short, key=len, reverse=True):  # layers.0.neurons.1.w1 before its head
-        if short[name] != name:
-            text = re.sub(rf"(?<![\w#.]){re.escape(name)}(?![\w#])", short[name], text)
-    return text
 
 
 def _first(lines: list[str]) -> list[str]:
