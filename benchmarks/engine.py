@@ -16,6 +16,8 @@ points, forward, backward and an SGD update (lr 0.05).
    Before timing, the first step of each is checked against micrograd's: the loss and every
    parameter after the update must agree to 1e-9, or the benchmark stops.
 
+3. The engine's inf/nan check on batches: its own time in the whole-batch step, as a share.
+
 `gc.collect()` runs before every timed step so that one engine's garbage is not collected on
 the other's clock, and the rows take turns (three rounds) so that a slow patch of the shared
 machine hits all of them. We print medians and the ratios measured in this run, never absolute
@@ -382,6 +384,32 @@ def per_example_graphs(X: np.ndarray) -> None:
     print(f"  target for one-node neurons, at most 70 op nodes per example: {verdict}")
 
 
+def finite_checks(X: np.ndarray, y: np.ndarray, medians: dict[str, float]) -> None:
+    """What the engine's inf/nan check costs each whole-batch step: the check (one sum of
+    squares per node that holds a batch) timed on every such node of the step's graph, as a
+    share of the step's median time in this run."""
+    model = microgradx_model(micrograd_model())
+    graphs = {
+        OURS_BATCH: (1 + -y * model(X)).relu().mean() + ALPHA * losses.l2(model.parameters()),
+        "microgradx (whole batch)": batch_loss(make_parameters(Value, SEED), X, y),
+    }
+    print("\ninf/nan check on batches (at most 10% of a step allowed):")
+    for name, loss in graphs.items():
+        nodes = topological_order(loss)
+        batches = [n.data for n in nodes if isinstance(n.data, np.ndarray) and n.op]
+        times = []
+        for _ in range(200):
+            start = time.perf_counter()
+            for data in batches:
+                data.dot(data) < math.inf  # noqa: B015  # the engine's check, as record runs it
+            times.append(time.perf_counter() - start)
+        check = statistics.median(times)
+        print(
+            f"  {name:38} {len(batches):5d} nodes {check * 1e6:7.1f} µs = "
+            f"{check / medians[name]:5.1%} of its step ({medians[name] * 1e3:.2f} ms)"
+        )
+
+
 # --- timing -----------------------------------------------------------------------------------
 
 
@@ -452,7 +480,7 @@ def main() -> None:
     )
     samples = timed(steps, rounds=3)
 
-    table(
+    same = table(
         "1. the same arithmetic (a generic Value, products and sums, no weighted-sum node)",
         {name: samples[name] for name in ENGINES},
         "micrograd 0.1.0 (per example)",
@@ -477,6 +505,7 @@ def main() -> None:
     else:
         print("  microgradx whole batch vs PyTorch: skipped (no torch)")
 
+    finite_checks(X, y, {**same, **own})
     per_example_graphs(X)
 
     heading = "memory of one step of 1."

@@ -13,8 +13,10 @@ can group nodes by what the code was doing, never by their labels.
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import threading
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -202,19 +204,24 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
             data = op.forward(parents[0].data)
         else:
             data = op.forward(*[parent.data for parent in parents])
+        # inf or nan? For a batch, one sum of squares says if any example is (or is past 1e308)
+        finite = data - data == 0.0 if data.__class__ is float else data.dot(data) < math.inf
     except (ops.OutsideDomain, ArithmeticError, ValueError) as error:  # log(-1), sizes, ...
         raise errors.forward_failed(op, parents, error) from None
-    if data.__class__ is float:
-        if data - data != 0.0:  # inf or nan: an overflow, unless an input was already so
-            errors.finite_result(op, parents, data)
-    elif len(parents) > 1 and not op.checks_batches and errors.different_batches(op, parents):
-        raise errors.different_batches(op, parents)  # type: ignore[misc]  # (not None here)
+    except RuntimeWarning:  # NumPy warned of an inf or nan, and warnings are errors here
+        with np.errstate(all="ignore"):
+            return record(op, parents)
+    if not finite or (len(parents) > 1 and data.__class__ is not float and not op.checks_batches):
+        errors.check_result(op, parents, data, finite)  # batches of different sizes? inf, nan?
     node = _new(Value)
     _build(node, data, (), "", "", op, parents)  # Value.__init__, without the class-call detour
     return node
 
 
 _new, _build = object.__new__, Value.__init__
+# record checks every result and names the op and the example: NumPy's warning of the same
+# overflow (in an op's forward, or in the check) would only come first and say less
+warnings.filterwarnings("ignore", ".* encountered", RuntimeWarning, r"microgradx\.(ops|engine)")
 
 
 Edge = namedtuple("Edge", "node upstream parent local_grad contribution grad_after accumulated")

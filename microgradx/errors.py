@@ -74,11 +74,21 @@ def forward_failed(op: Op, parents: tuple[Any, ...], error: Exception) -> Except
     return different_batches(op, parents) or type(error)(message)
 
 
-def finite_result(op: Op, parents: tuple[Any, ...], result: float) -> None:
-    """Raise if op made inf or nan out of finite inputs (inputs already inf or nan: fine)."""
-    if all(np.all(np.isfinite(p.data)) for p in parents):
-        fix = "too large for a float; scale the inputs down"
-        raise OverflowError(f"{_name(op)} gave {result} for {_inputs(parents)}: {fix}")
+def check_result(op: Op, parents: tuple[Any, ...], result: Any, finite: Any) -> None:
+    """Raise for batches of different sizes (NumPy would broadcast 1 to n), or for inf or nan
+    made out of finite inputs (inputs already so: fine); of a batch, at which example first."""
+    if not op.checks_batches and (error := different_batches(op, parents)):
+        raise error
+    if finite:
+        return
+    ok = [np.isfinite(p.data) for p in parents]  # for a batch: per example
+    inputs = np.all(np.broadcast_arrays(*ok), 0) if np.ndim(result) else all(map(np.all, ok))
+    made = inputs & ~np.isfinite(result)  # inf or nan made here, from finite inputs
+    if np.any(made):
+        at = int(made.argmax()) if np.ndim(made) else None
+        got = f"{result} for" if at is None else f"{result[at]} at example {at} of the batch for"
+        fix = "too large for a float; scale the inputs down (in training: a smaller lr)"
+        raise OverflowError(f"{_name(op)} gave {got} {_inputs(parents, at)}: {fix}")
 
 
 def different_batches(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
@@ -121,11 +131,12 @@ def show(x: Any) -> str:
     return f"array({np.array2string(x, precision=4, threshold=6, separator=', ')})"
 
 
-def _inputs(parents: tuple[Any, ...], most: int = 4) -> str:
-    """The inputs and their values; of many (a weighted sum's), the largest few."""
-    size = [-np.nan_to_num(np.max(np.abs(p.data)), nan=np.inf) for p in parents]  # nan: first
+def _inputs(parents: tuple[Any, ...], at: int | None = None, most: int = 4) -> str:
+    """The inputs' values (at one example of a batch); of many (a weighted sum's), the largest."""
+    values = [p.data if at is None or np.ndim(p.data) == 0 else float(p.data[at]) for p in parents]
+    size = [-np.nan_to_num(np.max(np.abs(v)), nan=np.inf) for v in values]  # nan: first
     shown = sorted(sorted(range(len(parents)), key=size.__getitem__)[:most])
-    listed = ", ".join(f"{describe(parents[i])} = {show(parents[i].data)}" for i in shown)
+    listed = ", ".join(f"{describe(parents[i])} = {show(values[i])}" for i in shown)
     return listed if len(parents) <= most else f"{len(parents)} inputs, the largest {listed}"
 
 

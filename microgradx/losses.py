@@ -132,6 +132,12 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     the class index (an int, or an int array for a batch). The log-sum-exp subtracts the
     largest score first, so large scores do not overflow.
     """
+    if isinstance(logits, Value):  # one output: the model gives no score per class
+        raise ValueError(
+            "cross_entropy needs a score for each class, from a model with one output per class "
+            "(nn.MLP(2, [16, 3]) for 3 classes), but got one Value; for 2 classes and one "
+            "output, use binary_cross_entropy_with_logits"
+        )
     if isinstance(logits, np.ndarray) and logits.ndim == 2:
         logits = [Value(column) for column in logits.T]  # rows are examples
     elif logits and isinstance(logits[0], (list, tuple)):  # one list of class scores per example

@@ -74,11 +74,34 @@ class Optimizer:
         data = np.array([p.data for p in params])
         grad = np.array(grads, dtype=float)
         self._finite(grad, "gradient", params)
-        with np.errstate(all="ignore"):
-            new = self.update(data, grad, reached)
-        self._finite(new, "new value", params)
+        saved = self.state_dict()
+        try:
+            with np.errstate(all="ignore"):
+                new = self.update(data, grad, reached)
+            self._finite(new, "new value", params)
+        except BaseException:  # all or nothing: a refused (or interrupted) step leaves no trace
+            self.load_state_dict(saved)
+            raise
         for p, value in zip(params, new.tolist()):
             p.data = value
+
+    def state_dict(self) -> dict[str, Array]:
+        """A copy of the optimizer's state: every array it keeps (velocity, moments, step
+        counts), one number per parameter, by name; `load_state_dict` puts it back."""
+        return {name: x.copy() for name, x in vars(self).items() if isinstance(x, np.ndarray)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back a state that `state_dict()` gave: the same names, one number per parameter
+        in each, checked before anything is set."""
+        own = {name: x for name, x in vars(self).items() if isinstance(x, np.ndarray)}
+        if not isinstance(state, dict) or set(state) != set(own):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{type(self).__name__} keeps state {sorted(own)}; got {got}")
+        for name, x in own.items():
+            if np.shape(state[name]) != x.shape:
+                raise ValueError(f"state {name!r} must hold {x.size} numbers, one per parameter")
+        for name, x in own.items():
+            x[...] = state[name]
 
     def _finite(self, numbers: Array, what: str, params: list[Value]) -> None:
         if not np.all(np.isfinite(numbers)):

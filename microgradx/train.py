@@ -63,7 +63,11 @@ STRATEGIES = ("random", "local", "gradient")
 
 
 class Diverged(FloatingPointError):
-    """Training stopped: the loss (or a gradient) stopped being a finite number."""
+    """Training stopped: the loss (or a gradient) stopped being a finite number. From `fit`,
+    `history` holds the History of the epochs that ran, and the message says which weights the
+    model was left with (the best, with early stopping; else the last whose loss was finite)."""
+
+    history: History | None = None
 
 
 @dataclass
@@ -232,13 +236,20 @@ def fit(
         if count is not None:
             checks.whole_number(name, count)
     parameters = _trained_parameters(model, optimizer)
+    _check_schedule(schedule, optimizer)
+    first = batch_size or len(X)  # a first batch of each runs through the loss, as a check
+    _check_loss(model, X[:first], y[:first], loss, "X, y")
+    if validation is not None:
+        _check_loss(model, validation[0][:first], validation[1][:first], loss, "validation")
     checked = _checked_callbacks(callbacks)  # before the progress bar opens
     report = _Progress(epochs, progress)
     call = _Callbacks([("progress", {hook: getattr(report, hook) for hook in HOOKS}), *checked])
     rng = np.random.default_rng(seed)
-    history, best_loss, best = History(), math.inf, [p.data for p in parameters]
-    best_buffers = model.buffer_dict()  # BatchNorm's running statistics go with the weights
+    buffers = bool(model.buffer_dict())  # BatchNorm's running statistics go with the weights
+    history, best_loss, best = History(), math.inf, _Weights(model, parameters, None, buffers)
     state = TrainingState(model, optimizer, history, epochs)
+    kept = _Weights(model, parameters, optimizer, buffers)  # the last whose loss was finite
+    kept_after, stepping = 0, False  # (after how many steps)
     try:
         call("on_train_start", state)
         epoch = 0
@@ -254,11 +265,14 @@ def fit(
             ):
                 with _diverging(epoch, optimizer):
                     optimizer.zero_grad()
+                    output = _output(model, X_batch)
                     with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
-                        output = _finite_output(model(X_batch))
                         value = _checked(loss(output, y_batch), epoch, optimizer)
                     value.backward()
+                    kept, kept_after = _Weights(model, parameters, optimizer, buffers), state.step
+                    stepping = True
                     optimizer.step()
+                    stepping = False
                 state.step, state.batch_loss = state.step + 1, value.item()
                 history.step_loss.append(state.batch_loss)
                 total_loss += state.batch_loss * len(X_batch)
@@ -284,17 +298,32 @@ def fit(
                     watched = history.loss[-1]
             if watched < best_loss:
                 best_loss, history.best_epoch = watched, epoch
-                best = [p.data for p in parameters]  # the best weights so far
-                best_buffers = model.buffer_dict()
+                best = _Weights(model, parameters, None, buffers)  # the best weights so far
             if early_stopping and epoch - (history.best_epoch or 0) >= early_stopping:
                 state.stop = history.stopped_early = True
                 history.stopped_by = "early stopping"
             call("on_epoch_end", state)
         if early_stopping:
-            for parameter, data in zip(parameters, best):
-                parameter.data = data
-            model.load_buffer_dict(best_buffers)
+            best.restore()
             history.restored_best = True
+    except (Diverged, KeyboardInterrupt) as error:  # keep what was learned, and the History
+        steps = state.step
+        if early_stopping and history.best_epoch is not None:
+            best.restore()
+            history.restored_best = True
+            left = f"is back at its best weights, of epoch {history.best_epoch}"
+        elif isinstance(error, Diverged) or stepping:  # (a step cut short: the one before it)
+            kept.restore()
+            steps, left = kept_after, "is back at its last weights with a finite loss, "
+        else:
+            left = "keeps its weights, "
+        when = f"after step {steps}" if steps else "from before the first step"
+        left += "" if history.restored_best else when
+        history.stopped_by = "Ctrl-C" if isinstance(error, KeyboardInterrupt) else "divergence"
+        what = f"training stopped by Ctrl-C in epoch {state.epoch}" if not error.args else error
+        error.args = (f"{what}; the model {left}; the History so far is error.history",)
+        error.history = history  # type: ignore[union-attr]  # (a KeyboardInterrupt: set here)
+        raise
     finally:
         model.eval()
         call("on_train_end", state)
@@ -367,7 +396,7 @@ def predict(model: Module, X: Any) -> NDArray[np.int64]:
     output is above `decision_threshold(model)`; for several outputs, the index of the largest."""
     X = _as_batch(X)
     with evaluating(model), no_grad():
-        return _classes(model(X), model)
+        return _classes(_output(model, X), model)
 
 
 def accuracy(model: Module, X: Any, y: Any) -> float:
@@ -384,8 +413,7 @@ def evaluate(
     X, y = _as_batch(X), np.asarray(y)
     labels = _class_labels(y, "y") if task == "classification" else None
     with evaluating(model), no_grad():
-        with np.errstate(over="ignore", invalid="ignore"):  # caught by _finite_output
-            output = _finite_output(model(X))
+        output = _output(model, X)
         value = loss(output, y).item()
     correct = None if labels is None else float(np.mean(_classes(output, model) == labels))
     return value, correct
@@ -568,6 +596,59 @@ def _loss_and_gradient(
     )
 
 
+class _Weights:
+    """A model's weights and buffers (BatchNorm's running statistics), and an optimizer's state
+    (velocities, moments) if given, as they are now: restore() puts them back."""
+
+    def __init__(
+        self, model: Module, parameters: list[Value], optimizer: Optimizer | None, buffers: bool
+    ) -> None:
+        self.model, self.parameters, self.optimizer = model, parameters, optimizer
+        self.data = [p.data for p in parameters]
+        self.buffers = model.buffer_dict() if buffers else {}  # (walking the model takes time)
+        self.state = optimizer.state_dict() if optimizer is not None else {}
+
+    def restore(self) -> None:
+        for parameter, data in zip(self.parameters, self.data):
+            parameter.data = data
+        if self.buffers:
+            self.model.load_buffer_dict(self.buffers)
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(self.state)
+
+
+def _check_loss(model: Module, X: Any, y: Any, loss: Loss, what: str) -> None:
+    """The loss on a first batch, in eval mode and without a graph, so that data the model
+    cannot take, or a loss that cannot take the model's output, fails before the first step
+    changes anything (BatchNorm's running statistics included); a number too large is left to
+    training, to report as divergence."""
+    with evaluating(model), no_grad():
+        try:
+            value = loss(_output(model, X), y)
+        except ArithmeticError:
+            return
+        except (ValueError, TypeError) as error:
+            if type(error) not in (ValueError, TypeError):  # (a subclass: its own arguments)
+                raise
+            raise type(error)(f"{what}: {error}") from error
+    _single_number(value)
+
+
+def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
+    """A schedule must be one (a Schedule, or anything with step()) of this optimizer's."""
+    if schedule is None:
+        return
+    if not callable(getattr(schedule, "step", None)):
+        got = f"{type(schedule).__name__} {_clipped(schedule)}"
+        example = "optim.CosineDecay(optimizer, steps=100)"
+        raise TypeError(f"schedule must be a learning-rate schedule such as {example}; got {got}")
+    if getattr(schedule, "optimizer", optimizer) is not optimizer:
+        raise ValueError(
+            "schedule changes the learning rate of another optimizer: make it with the one "
+            "given to fit (optim.CosineDecay(optimizer, ...))"
+        )
+
+
 def _unannotated(signature: inspect.Signature) -> inspect.Signature:
     """A signature as a learner wrote it, without type hints: (state, more)."""
     empty = inspect.Parameter.empty
@@ -590,9 +671,16 @@ def _diverged(lr: float, where: str, what: str, limit: int = 300) -> Diverged:
     return Diverged(f"try a smaller learning rate (now lr={lr:g}): {where}; {what}")
 
 
-def _finite_output(output: Any) -> Any:
-    """The model's output (a Value or a list of them), or a FloatingPointError when it holds an
-    inf or a nan: weights grown too large, which a loss would report less clearly."""
+def _output(model: Module, X: Any) -> Any:
+    """The model's output on X (a Value or a list of them), or a FloatingPointError when it is
+    not a finite number: weights grown too large, which a loss would report less clearly."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = model(X)
+    except OverflowError as error:  # the engine found an inf or nan made inside the model
+        raise FloatingPointError(
+            f"the model's output is not a finite number: its weights grew too large ({error})"
+        ) from error
     for value in output if isinstance(output, list) else [output]:
         finite = np.isfinite(getattr(value, "data", 0.0))
         if not np.all(finite):
@@ -608,9 +696,16 @@ def _clipped(x: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
+def _single_number(value: Any) -> None:
     if not isinstance(value, Value) or isinstance(value.data, np.ndarray):
-        raise TypeError("the loss function must return a single-number Value (the batch mean)")
+        got = f"{type(value).__name__} {_clipped(value)}"
+        raise TypeError(
+            f"the loss function must return a single-number Value (the batch mean); got {got}"
+        )
+
+
+def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
+    _single_number(value)
     if not math.isfinite(value.data):
         raise _diverged(
             optimizer.lr, f"training diverged at epoch {epoch}", f"the loss became {value.data}"

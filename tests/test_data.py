@@ -329,3 +329,9 @@ def test_regression_noise_has_the_size_asked_for() -> None:
     residuals = y - (X @ coef + 1.0)
     assert np.std(residuals) == pytest.approx(0.3, rel=0.03)
     assert abs(np.mean(residuals)) < 0.01
+
+
+@pytest.mark.parametrize("name", sorted(n for n in dir(data) if n.startswith("make_")))
+def test_every_generator_refuses_a_negative_seed_by_name(name: str) -> None:
+    with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0.*got -1$"):
+        getattr(data, name)(10, seed=-1)
