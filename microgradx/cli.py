@@ -179,7 +179,8 @@ def _run(argv: list[str]) -> int:
         print(f"microgradx demo: could not write {where}: {_one_line(str(why))}", file=sys.stderr)
         return 1
     except (ImportError, ArithmeticError) as error:  # no matplotlib; training diverged
-        print(f"microgradx demo: {_one_line(str(error))}", file=sys.stderr)
+        said = str(error).split("; the History so far")[0]  # (error.history: for Python users)
+        print(f"microgradx demo: {_one_line(said)}", file=sys.stderr)
         return 1
     return 0
 

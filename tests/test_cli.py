@@ -211,6 +211,18 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     assert target.read_text() == "keep me"
 
 
+def test_a_diverging_demo_says_so_in_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["demo", "--lr", "1e308", "--epochs", "3", "--out", str(out), "--no-progress"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("microgradx demo: try a smaller learning rate (now lr=1e+308)")
+    assert said.count("\n") == 1 and "Traceback" not in said and "error.history" not in said
+    assert "the model is back at its last weights with a finite loss" in said
+    assert not any(path.is_file() for path in out.rglob("*"))
+
+
 def test_demo_without_matplotlib_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
