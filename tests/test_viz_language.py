@@ -30,7 +30,8 @@ def _english_afterwards() -> Iterator[None]:
 
 
 def network(collapse: str | None) -> tuple[Value, Scene]:
-    """A small MLP's loss (a dead relu in its first layer), after backward()."""
+    """A small MLP's loss (a relu off for its one example, in its first layer), after
+    backward()."""
     model = nn.MLP(2, [3, 1], seed=0)
     loss = losses.mse([model([0.5, -1.0])], [1.0])
     loss.backward()
@@ -85,7 +86,7 @@ def test_the_graph_speaks_chinese(case: str, make: object, options: dict[str, st
     if options.get("collapse"):
         assert "神经元" in shown and "参数" in shown
     if case == "mlp by neuron":
-        assert "死亡的 relu" in shown and "标记" in shown
+        assert "未激活的 relu" in shown and "标记" in shown
     language.use("en")
     english = viz.to_dot(root, **options)  # type: ignore[arg-type]
     assert not CHINESE.search(english)
@@ -127,6 +128,7 @@ def test_long_and_batched_captions_speak_chinese() -> None:
 def test_flags_speak_chinese() -> None:
     language.use("zh")
     assert flag_text("dead relu") == "死亡的 relu"
+    assert flag_text("inactive relu") == "未激活的 relu"
     for flag in ("not finite", "exploding", "vanishing"):
         assert CHINESE.search(flag_text(flag)) and not ENGLISH_WORD.search(flag_text(flag))
     assert FLAG_MEANINGS_ZH.keys() == FLAG_MEANINGS.keys()

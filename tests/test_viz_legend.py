@@ -206,5 +206,5 @@ def test_dot_draws_the_legend(color: str, collapse: str | None) -> None:
     svg = run_dot(viz.to_dot(loss, collapse=collapse, color=color), "svg").decode()
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert any("over the batch" in text for text in texts)
-    assert "⚠ dead activation: derivative 0" in texts
+    assert "⚠ dead activation: derivative 0 for every example" in texts
     assert sum(text == ("grad &lt; 0" if color == "sign" else "|grad|") for text in texts) == 1

@@ -81,14 +81,16 @@ def to_dot(
     its output and its parameters' gradients, coloured by the gradient it shows); a loss is one
     box unless expand_loss. color="grad" fills boxes by |grad| on a log scale, from the
     picture's smallest nonzero gradient (pale) to its largest (blue), and flags gradients that
-    are not finite, exploding (> 1e3), vanishing (< 1e-6) and dead activations (each in its own
-    colour); color="sign" colours positive gradients blue and negative ones orange, deeper the
-    larger |grad| on the same scale, and writes the flags without their colours. Either draws a
-    legend under the graph: the scale with its numbers, and the flags that occur. root may be a
-    GradcheckError: its function is rebuilt at the failing inputs and the inputs whose
-    gradients disagree are highlighted. A root holding a batch never reduced has no gradients
-    of its own (its backward() is refused): it is drawn with show_grad=False and no color, or
-    while no node holds a gradient (a forward pass), else refused.
+    are not finite, exploding (> 1e3), vanishing (< 1e-6) and dead activations (derivative 0
+    for every example of a batch; "inactive" for the one example of a graph without a batch),
+    each in its own colour; color="sign" colours positive gradients blue and negative ones
+    orange, deeper the larger |grad| on the same scale, and writes the flags without their
+    colours. Either draws a legend under the graph: the scale with its numbers, and the flags
+    that occur. root may be a GradcheckError: its function is rebuilt at the failing inputs
+    and the inputs whose gradients disagree are highlighted. A root holding a batch never
+    reduced has no gradients of its own (its backward() is refused): it is drawn with
+    show_grad=False and no color, or while no node holds a gradient (a forward pass), else
+    refused.
     """
     if isinstance(root, GradcheckError):
         root, offenders = root.graph()

@@ -30,7 +30,8 @@ FLAG_COLOURS = {
     "not finite": "#ff9896",
     "exploding": "#ffbb78",
     "vanishing": "#d9d9d9",
-    "dead": "#c5b0d5",  # an activation whose derivative is 0 for every example
+    "dead": "#c5b0d5",  # an activation whose derivative is 0 for every example of a batch
+    "inactive": "#c5b0d5",  # the same, for the one example drawn: off here, not dead
 }
 GRAD_COLOUR = "#4a90c9"  # color="grad": the largest gradient; the smallest is nearly white
 SIGN_COLOURS = ("#4a90c9", "#e6550d")  # color="sign": a positive gradient, a negative one
@@ -124,6 +125,8 @@ def flag_text(flag: str) -> str:
         return flag
     if flag.startswith("dead "):
         return f"死亡的 {flag.removeprefix('dead ')}"
+    if flag.startswith("inactive "):
+        return f"未激活的 {flag.removeprefix('inactive ')}"
     return {"not finite": "非有限值", "exploding": "梯度爆炸", "vanishing": "梯度消失"}.get(
         flag, flag
     )
@@ -395,7 +398,8 @@ def grad_flags(scene: Scene, signed: bool = False) -> tuple[dict[str, str], dict
     deeper the larger |grad| on the same kind of scale, white for 0; on a batch it is the mean
     grad's, the number the box shows (a layer: the mean over its outputs). Flags: a gradient that is
     not finite, exploding (> 1e3), vanishing (< 1e-6), or a dead activation (its derivative is
-    0 for every example: a ReLU whose inputs are all negative; also inside a box). A box shows
+    0 for every example of a batch: a ReLU whose inputs are all negative; also inside a box),
+    "inactive" in a graph of one example (off for it, which says little of others). A box shows
     one flag (in that order of precedence), filled with its colour unless signed. Nothing made
     inside a loss is flagged vanishing or dead: its guards (a log term multiplied by 0, a
     hinge's max(0, ·)) stop gradients by design."""
@@ -407,7 +411,7 @@ def grad_flags(scene: Scene, signed: bool = False) -> tuple[dict[str, str], dict
     for node in scene.order:  # a dead activation, also inside a box (behind dropout, say)
         box = scene.box(node)
         if box not in found and not _in_loss(node) and _dead(node):
-            found[box] = (node, f"dead {node.op}")
+            found[box] = (node, f"{'dead' if np.ndim(node.data) else 'inactive'} {node.op}")
     for box, (node, size) in sizes.items():
         if box in found:
             continue
@@ -421,7 +425,7 @@ def grad_flags(scene: Scene, signed: bool = False) -> tuple[dict[str, str], dict
     for box, shade in shades.items():
         flag = found[box][1] if box in found else None
         if flag is not None and (not signed or flag == "not finite"):
-            fills[box] = FLAG_COLOURS.get(flag, FLAG_COLOURS["dead"])  # "dead relu": "dead"
+            fills[box] = FLAG_COLOURS[_kind(flag)]
         else:
             hue = SIGN_COLOURS[shade < 0] if signed else GRAD_COLOUR
             fills[box] = _mix(PLAIN, hue, _depth(abs(shade), scale))
@@ -513,6 +517,11 @@ def _outputs(order: list[Value], group: Mapping[Value, Scope]) -> dict[Scope, li
     return outputs
 
 
+def _kind(flag: str) -> str:
+    """A flag's kind, its colour and legend entry: "dead relu" is "dead", "exploding" itself."""
+    return flag.split()[0] if flag.startswith(("dead ", "inactive ")) else flag
+
+
 def _dead(node: Value) -> bool:
     """An activation whose local derivative is 0 for every example: no gradient gets through."""
     if node.op is None or node.op.init is None:
@@ -553,13 +562,15 @@ FLAG_MEANINGS = {
     "not finite": "not finite (inf or nan)",
     "exploding": "exploding: |grad| > 1e3",
     "vanishing": "vanishing: |grad| < 1e-6",
-    "dead": "dead activation: derivative 0",
+    "dead": "dead activation: derivative 0 for every example",
+    "inactive": "inactive activation: derivative 0 for this example",
 }
 FLAG_MEANINGS_ZH = {
     "not finite": "非有限值（inf 或 nan）",
     "exploding": "梯度爆炸：|梯度| > 1e3",
     "vanishing": "梯度消失：|梯度| < 1e-6",
-    "dead": "死亡的激活：导数为 0",
+    "dead": "死亡的激活：对每个样本导数都为 0",
+    "inactive": "未激活：对这个样本导数为 0",
 }
 
 
@@ -587,7 +598,7 @@ def grad_legend(scene: Scene, flags: Mapping[Value, str], signed: bool = False) 
             rows.append((title, cells))
     if signed and any(shade == 0 for shade in shades.values()):
         rows.append((f"{field_word('grad')} = 0", [f'<td border="1" bgcolor="{PLAIN}">0</td>']))
-    kinds = dict.fromkeys("dead" if flag.startswith("dead") else flag for flag in flags.values())
+    kinds = dict.fromkeys(map(_kind, flags.values()))
     width = max((len(cells) for _, cells in rows), default=1)
     for i, kind in enumerate(kind for kind in FLAG_MEANINGS if kind in kinds):
         colour = PLAIN if signed and kind != "not finite" else FLAG_COLOURS[kind]
