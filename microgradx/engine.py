@@ -211,11 +211,19 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
     except RuntimeWarning:  # NumPy warned of an inf or nan, and warnings are errors here
         with np.errstate(all="ignore"):
             return record(op, parents)
-    if not finite or (len(parents) > 1 and data.__class__ is not float and not op.checks_batches):
-        errors.check_result(op, parents, data, finite)  # batches of different sizes? inf, nan?
+    if not finite or (data.__class__ is not float and _several_batches(op, parents)):
+        errors.check_result(op, parents, data, finite)  # inf or nan made? batches of 1 and n?
     node = _new(Value)
     _build(node, data, (), "", "", op, parents)  # Value.__init__, without the class-call detour
     return node
+
+
+def _several_batches(op: Op, parents: tuple[Value, ...]) -> bool:
+    """Do two or more inputs hold batches? (They must be of one size: NumPy would pair one
+    example with n. A weighted sum checks its own.)"""
+    if len(parents) == 2:
+        return parents[0].data.__class__ is parents[1].data.__class__  # (one is a batch)
+    return len(parents) > 2 and not op.checks_batches
 
 
 _new, _build = object.__new__, Value.__init__
