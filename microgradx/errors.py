@@ -15,6 +15,7 @@ from microgradx.ops import Op, OutsideDomain
 
 NUMBERS = (int, float, np.integer, np.floating)
 BATCH = "a 1-D NumPy array (a batch: one number per example)"
+TOO_LARGE = "too large for a float; scale the inputs down (in training: a smaller lr)"
 
 
 def as_data(data: Any, label: Any = "") -> Any:
@@ -69,6 +70,8 @@ def forward_failed(op: Op, parents: tuple[Any, ...], error: Exception) -> Except
         at = f" at batch index {error.index}" if error.index is not None else ""
         source = f"{error.value!r}{at} as its {role}, from {describe(parents[error.operand])}"
         return error.error(f"{_name(op)} got {source}; {error.requirement}")
+    if isinstance(error, OverflowError):  # math's (34, 'Numerical result out of range')
+        return OverflowError(f"{_name(op)} overflowed for {_inputs(parents)}: {TOO_LARGE}")
     detail = "" if str(error) == "math domain error" else f" ({error})"
     message = f"{_name(op)} is not defined for {_inputs(parents)}{detail}"
     return different_batches(op, parents) or type(error)(message)
@@ -87,8 +90,7 @@ def check_result(op: Op, parents: tuple[Any, ...], result: Any, finite: Any) -> 
     if np.any(made):
         at = int(made.argmax()) if np.ndim(made) else None
         got = f"{result} for" if at is None else f"{result[at]} at example {at} of the batch for"
-        fix = "too large for a float; scale the inputs down (in training: a smaller lr)"
-        raise OverflowError(f"{_name(op)} gave {got} {_inputs(parents, at)}: {fix}")
+        raise OverflowError(f"{_name(op)} gave {got} {_inputs(parents, at)}: {TOO_LARGE}")
 
 
 def different_batches(op: Op, parents: tuple[Any, ...]) -> ValueError | None:
@@ -105,9 +107,13 @@ def finite_gradients(root: Any, grads: dict[Any, Any]) -> None:
     if not np.all(np.isfinite(root.data)):
         return
     for node, grad in grads.items():  # nearest the output first: where the trouble started
-        if grad.__class__ is float and grad - grad != 0.0 and np.all(np.isfinite(node.data)):
+        if grad.__class__ is float:
+            bad = grad - grad != 0.0
+        else:  # a batch: an input's is enough to look at (an inf or nan anywhere reaches it)
+            bad = node.op is None and grad.__class__ is np.ndarray and not np.isfinite(grad).all()
+        if bad and np.all(np.isfinite(node.data)):
             cause = "a local derivative that is not finite on the way (1/x, log or sqrt near 0?)"
-            found = f"the gradient of {describe(node)} is {grad}"
+            found = f"the gradient of {describe(node)} is {show(grad)}"
             raise FloatingPointError(f"backward(): {found}, from {cause}")
 
 

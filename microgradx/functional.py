@@ -189,7 +189,7 @@ def custom_op(
     letters = [chr(ord("a") + i) for i in range(arity)]  # a, b, ...: the inputs in `maths`
     return CustomOp(
         name,
-        lambda *inputs: as_data(forward(*inputs)),
+        lambda *inputs: _one_per_example(name, inputs, as_data(forward(*inputs))),
         lambda *inputs_and_out: tuple(g(*inputs_and_out) for g in local_grads),
         maths or (f"{name}({', '.join(letters)})", *(f"∂{name}/∂{x}" for x in letters)),
         arity=arity,
@@ -197,3 +197,15 @@ def custom_op(
         kinks=kinks,
         method="",
     )
+
+
+def _one_per_example(name: str, inputs: tuple[Any, ...], out: Any) -> Any:
+    """A custom op's result: a batch only of the size of its input batches (or a number)."""
+    sizes = {x.size for x in inputs if isinstance(x, np.ndarray)}
+    if isinstance(out, np.ndarray) and sizes != {out.size}:
+        given = f"batches of {' and '.join(map(str, sorted(sizes)))}" if sizes else "numbers"
+        raise ValueError(
+            f"custom_op {name!r}: forward gave {out.size} numbers for {given}; give one number "
+            "per example (or one number for the whole batch)"
+        )
+    return out

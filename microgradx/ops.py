@@ -171,8 +171,10 @@ def _relu(a: Any) -> Any:
 
 
 def _reduce(method: str) -> Callable[[Any], Any]:
-    """sum or mean over a batch, as one number; a single number is its own sum and mean"""
-    return lambda a: float(getattr(a, method)()) if isinstance(a, np.ndarray) else a
+    """sum or mean over a batch, as one number; a single number is its own sum and mean (the
+    ufunc called from here, so that NumPy's overflow warning is the engine's to replace)"""
+    n = (lambda a: a.size) if method == "mean" else (lambda a: 1)
+    return lambda a: float(np.add.reduce(a)) / n(a) if isinstance(a, np.ndarray) else a
 
 
 # --- the table -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ built-in loss but `mse` does; see `losses.for_task`), or when `fit` is given
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import math
@@ -241,15 +242,20 @@ def fit(
     _check_loss(model, X[:first], y[:first], loss, "X, y")
     if validation is not None:
         _check_loss(model, validation[0][:first], validation[1][:first], loss, "validation")
+    buffers = bool(model.buffer_dict())  # BatchNorm's running statistics go with the weights
+    if buffers and batch_size is not None and len(X) % batch_size == 1:
+        raise ValueError(
+            f"{len(X)} examples in batches of {batch_size} leave a last batch of 1, which "
+            "BatchNorm cannot normalise: choose a batch_size that leaves 0 or at least 2"
+        )
     checked = _checked_callbacks(callbacks)  # before the progress bar opens
     report = _Progress(epochs, progress)
     call = _Callbacks([("progress", {hook: getattr(report, hook) for hook in HOOKS}), *checked])
     rng = np.random.default_rng(seed)
-    buffers = bool(model.buffer_dict())  # BatchNorm's running statistics go with the weights
     history, best_loss, best = History(), math.inf, _Weights(model, parameters, None, buffers)
     state = TrainingState(model, optimizer, history, epochs)
-    kept = _Weights(model, parameters, optimizer, buffers)  # the last whose loss was finite
-    kept_after, stepping = 0, False  # (after how many steps)
+    start = good = _Weights(model, parameters, optimizer, buffers)  # a step's; the last good
+    good_after, in_step = 0, False  # good: the last weights whose loss was finite (after step n)
     try:
         call("on_train_start", state)
         epoch = 0
@@ -263,17 +269,16 @@ def fit(
             for X_batch, y_batch in batches(
                 X, y, batch_size or len(X), batch_size is not None, rng
             ):
+                start, in_step = _Weights(model, parameters, optimizer, buffers), True
                 with _diverging(epoch, optimizer):
                     optimizer.zero_grad()
                     output = _output(model, X_batch)
                     with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
                         value = _checked(loss(output, y_batch), epoch, optimizer)
+                    good, good_after = start, state.step  # (its loss is finite)
                     value.backward()
-                    kept, kept_after = _Weights(model, parameters, optimizer, buffers), state.step
-                    stepping = True
                     optimizer.step()
-                    stepping = False
-                state.step, state.batch_loss = state.step + 1, value.item()
+                state.step, state.batch_loss, in_step = state.step + 1, value.item(), False
                 history.step_loss.append(state.batch_loss)
                 total_loss += state.batch_loss * len(X_batch)
                 seen += len(X_batch)
@@ -306,23 +311,33 @@ def fit(
         if early_stopping:
             best.restore()
             history.restored_best = True
-    except (Diverged, KeyboardInterrupt) as error:  # keep what was learned, and the History
-        steps = state.step
+        elif validation is None:  # the last step's weights, never measured: is their loss finite?
+            with _diverging(epoch, optimizer):
+                evaluate(model, X, y, loss, task)
+    except BaseException as error:  # keep what was learned, and the History
+        steps, kept = state.step, None
         if early_stopping and history.best_epoch is not None:
-            best.restore()
-            history.restored_best = True
+            kept, history.restored_best = best, True
             left = f"is back at its best weights, of epoch {history.best_epoch}"
-        elif isinstance(error, Diverged) or stepping:  # (a step cut short: the one before it)
-            kept.restore()
-            steps, left = kept_after, "is back at its last weights with a finite loss, "
+        elif isinstance(error, Diverged):
+            kept, steps, left = good, good_after, "is back at its last weights with a finite loss"
+        elif in_step:  # a step cut short: the one before it is whole
+            kept, left = start, "is back at its weights"
         else:
-            left = "keeps its weights, "
-        when = f"after step {steps}" if steps else "from before the first step"
-        left += "" if history.restored_best else when
-        history.stopped_by = "Ctrl-C" if isinstance(error, KeyboardInterrupt) else "divergence"
-        what = f"training stopped by Ctrl-C in epoch {state.epoch}" if not error.args else error
-        error.args = (f"{what}; the model {left}; the History so far is error.history",)
-        error.history = history  # type: ignore[union-attr]  # (a KeyboardInterrupt: set here)
+            left = "keeps its weights"
+        if kept is not None:
+            kept.restore()
+        if not history.restored_best:
+            left += f", after step {steps}" if steps else ", from before the first step"
+        note = f"the model {left}; the History so far is error.history"
+        if isinstance(error, (Diverged, KeyboardInterrupt)):
+            history.stopped_by = "divergence" if isinstance(error, Diverged) else "Ctrl-C"
+            what = f"training stopped by Ctrl-C in epoch {state.epoch}" if not error.args else error
+            error.args = (f"{what}; {note}",)
+        elif add_note := getattr(error, "add_note", None):  # (Python 3.11+) an error of its
+            add_note(f"fit: {note}")  # own, a callback's say: its message stays, with a note
+        with contextlib.suppress(AttributeError):  # (an exception with __slots__)
+            error.history = history  # type: ignore[attr-defined]
         raise
     finally:
         model.eval()
@@ -385,6 +400,11 @@ def search(
                     weights = best_weights + rng.normal(0.0, step_size, len(parameters))
                 else:
                     weights = weights - lr * gradient
+        if best_loss == math.inf:  # (random or local: every loss overflowed)
+            raise FloatingPointError(
+                f"search found no weights with a finite loss in {evaluations} evaluations: "
+                f"try a smaller scale (now {scale:g}) or step_size (now {step_size:g})"
+            )
     finally:  # the best weights found, even when gradient descent diverged
         for parameter, number in zip(parameters, best_weights.tolist()):
             parameter.data = number
@@ -401,7 +421,10 @@ def predict(model: Module, X: Any) -> NDArray[np.int64]:
 
 def accuracy(model: Module, X: Any, y: Any) -> float:
     """The fraction of examples whose predicted class is right (labels 0/1, -1/+1 or 0..k-1)."""
-    return float(np.mean(predict(model, X) == _class_labels(y, "y")))
+    labels, X = _class_labels(y, "y"), _as_batch(X)
+    if len(labels) != len(X):
+        raise ValueError(f"{len(X)} examples in X but {len(labels)} labels in y")
+    return float(np.mean(predict(model, X) == labels))
 
 
 def evaluate(
@@ -411,6 +434,8 @@ def evaluate(
     is classification."""
     task = _task(loss, task)
     X, y = _as_batch(X), np.asarray(y)
+    if len(y.reshape(-1)) != len(X):
+        raise ValueError(f"{len(X)} examples in X but {len(y.reshape(-1))} labels or targets in y")
     labels = _class_labels(y, "y") if task == "classification" else None
     with evaluating(model), no_grad():
         output = _output(model, X)
@@ -619,26 +644,32 @@ class _Weights:
 
 def _check_loss(model: Module, X: Any, y: Any, loss: Loss, what: str) -> None:
     """The loss on a first batch, in eval mode and without a graph, so that data the model
-    cannot take, or a loss that cannot take the model's output, fails before the first step
-    changes anything (BatchNorm's running statistics included); a number too large is left to
-    training, to report as divergence."""
+    cannot take, a loss that cannot take the model's output, or a loss that is not a number at
+    the starting weights fails before the first step changes anything (BatchNorm's running
+    statistics included), and is not mistaken for divergence."""
     with evaluating(model), no_grad():
         try:
             value = loss(_output(model, X), y)
-        except ArithmeticError:
-            return
+            _single_number(value)
+            if not math.isfinite(value.data):
+                raise FloatingPointError(f"the loss is {value.data}")
+        except ArithmeticError as error:
+            raise FloatingPointError(
+                f"{what}: the loss is not a finite number at the starting weights, before any "
+                f"step ({type(error).__name__}: {error}); check the loss, the data's scale and "
+                "the weights"
+            ) from error
         except (ValueError, TypeError) as error:
             if type(error) not in (ValueError, TypeError):  # (a subclass: its own arguments)
                 raise
             raise type(error)(f"{what}: {error}") from error
-    _single_number(value)
 
 
 def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
     """A schedule must be one (a Schedule, or anything with step()) of this optimizer's."""
     if schedule is None:
         return
-    if not callable(getattr(schedule, "step", None)):
+    if isinstance(schedule, type) or not callable(getattr(schedule, "step", None)):
         got = f"{type(schedule).__name__} {_clipped(schedule)}"
         example = "optim.CosineDecay(optimizer, steps=100)"
         raise TypeError(f"schedule must be a learning-rate schedule such as {example}; got {got}")
@@ -749,23 +780,41 @@ def _class_labels(y: Any, what: str) -> NDArray[np.int64]:
 
 
 def _as_batch(X: Any) -> NDArray[np.float64]:
-    batch: NDArray[np.float64] = np.asarray(X, dtype=float)
-    return batch.reshape(1, -1) if batch.ndim == 1 else batch
+    """X as examples (rows; one example may be a 1-D row), of finite numbers, at least one."""
+    batch = _numbers(X, "X", "X")
+    batch = batch.reshape(1, -1) if batch.ndim == 1 else batch
+    if batch.size == 0:
+        raise ValueError(f"X holds no examples (shape {batch.shape})")
+    return batch
+
+
+def _numbers(x: Any, name: str, what: str) -> NDArray[np.float64]:
+    """x as an array of finite real numbers, or an error naming it and the first bad example."""
+    what = "" if what == name else f"{what}: "
+    try:
+        array = np.asarray(x)
+    except ValueError:  # rows of different lengths
+        raise ValueError(f"{what}{name} has rows of different lengths") from None
+    if array.dtype.kind not in "biuf":
+        got = f"{array.dtype} {_clipped(array.ravel()[:3].tolist())}"
+        raise TypeError(f"{what}{name} must hold real numbers, got {got}")
+    array = array.astype(float)
+    if not np.all(np.isfinite(array)):
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise ValueError(f"{what}{name} holds a number that is not finite at example {row}")
+    return array
 
 
 def _examples(
     model: Module, X: Any, y: Any, what: str, task: Task | None
 ) -> tuple[NDArray[np.float64], NDArray[Any]]:
-    X, y = np.asarray(X, dtype=float), np.asarray(y)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
+    X, labels = _numbers(X, "X", what), _numbers(y, "y", what)
+    if X.ndim != 2 or labels.ndim != 1 or len(X) != len(labels) or len(X) == 0:
         raise ValueError(
             f"{what}: X must be a 2-D array (examples, features) and y a 1-D array with one "
-            f"label per example; got shapes {X.shape} and {y.shape}"
+            f"label per example; got shapes {X.shape} and {labels.shape}"
         )
-    for name, array in (("X", X), ("y", y)):
-        if not np.all(np.isfinite(array.astype(float))):
-            row = int(np.argwhere(~np.isfinite(array.astype(float)))[0][0])
-            raise ValueError(f"{what}: {name} holds a number that is not finite at example {row}")
+    y = np.asarray(y)  # (labels keep their type: 0/1 as ints)
     if task == "classification":
         _class_labels(y, what)
     return X, y
