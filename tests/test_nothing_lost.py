@@ -4,6 +4,8 @@ the History); everything fit can check is checked before the first step changes 
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -382,3 +384,149 @@ def test_an_interrupted_step_leaves_no_trace_in_the_state() -> None:
         adam.step()
     for key, array in adam.state_dict().items():
         np.testing.assert_array_equal(array, state[key])
+
+
+# --- the red-team pass's findings ---------------------------------------------------------------
+
+
+def test_the_last_steps_weights_are_checked_so_fit_never_ends_at_overflowing_weights() -> None:
+    for epochs, validation in [(1, None), (3, None), (1, (X, Y))]:
+        model = nn.MLP(2, [8, 1], seed=0)
+        adam = optim.Adam(model, lr=1e308)
+        with pytest.raises(train.Diverged, match="back at its last weights with a finite loss"):
+            train.fit(
+                model, X, Y, losses.hinge, adam, epochs=epochs, validation=validation,
+                progress=False,
+            )  # fmt: skip
+        assert np.isfinite(train.evaluate(model, X, Y, losses.hinge)[0])
+
+
+def test_any_error_keeps_the_history_and_the_best_weights_and_says_so() -> None:
+    model = nn.MLP(2, [8, 1], seed=0)
+    recorder = Recorder(model, optim.SGD(model, lr=0.1))
+
+    def broken(state: train.TrainingState) -> None:
+        if state.epoch == 6:
+            raise RuntimeError("my callback broke")
+
+    with pytest.raises(RuntimeError, match=r"^my callback broke\n?") as caught:
+        train.fit(
+            model, X, Y, losses.hinge, recorder.optimizer, epochs=20, early_stopping=10,
+            validation=(X, Y), progress=False, callbacks=[recorder, broken],
+        )  # fmt: skip
+    history: train.History = caught.value.history  # type: ignore[attr-defined]
+    assert history.epochs == 6 and history.restored_best and history.best_epoch is not None
+    assert weights(model) == recorder.after_epoch[history.best_epoch]
+    if sys.version_info >= (3, 11):  # notes: Python 3.11 and later
+        assert caught.value.__notes__ == [
+            f"fit: the model is back at its best weights, of epoch {history.best_epoch}; "
+            "the History so far is error.history"
+        ]
+
+
+def test_ctrl_c_inside_a_loss_puts_back_batchnorms_statistics_too() -> None:
+    model = nn.MLP(2, [8, 8, 1], batch_norm=True, seed=0)
+    sgd = optim.SGD(model, lr=0.1)
+    recorder = Recorder(model, sgd)
+    statistics: dict[int, dict[str, float]] = {}
+    calls = []
+
+    def loss(output: Any, target: Any) -> Value:
+        calls.append(1)
+        if len(calls) == 5:  # (the first call is fit's check, the fourth step's forward ran)
+            raise KeyboardInterrupt
+        return losses.hinge(output, target)
+
+    def keep(state: train.TrainingState) -> None:
+        statistics[state.step] = model.buffer_dict()
+
+    recorder.on_epoch_end = keep  # type: ignore[method-assign]  # (after every step, below)
+    with pytest.raises(KeyboardInterrupt, match="is back at its weights, after step 3;"):
+        train.fit(
+            model, X, Y, loss, sgd, epochs=5, batch_size=10, progress=False,
+            callbacks=[recorder, type("Each", (), {"on_step_end": staticmethod(keep)})()],
+        )  # fmt: skip
+    assert weights(model) == recorder.after_step[3][0]
+    assert model.buffer_dict() == statistics[3]
+
+
+def test_fit_refuses_what_would_fail_mid_training_before_the_first_step() -> None:
+    model = nn.MLP(2, [8, 8, 1], batch_norm=True, seed=0)
+    sgd = optim.SGD(model, lr=0.1)
+    for arguments, error, words in [
+        ({"schedule": optim.CosineDecay}, TypeError, "schedule must be a learning-rate schedule"),
+        ({"batch_size": 8, "X": X[:17], "y": Y[:17]}, ValueError, "leave a last batch of 1"),
+        ({"loss": lambda o, t: o.mean() / 0}, FloatingPointError, "before any step"),
+        ({"loss": lambda o, t: o.mean() * math.nan}, FloatingPointError, "the loss is nan"),
+        ({"X": X + 1j}, TypeError, "X must hold real numbers, got complex128"),
+        ({"X": [["a", "b"]] * 40}, TypeError, "X must hold real numbers"),
+        ({"X": [[1.0]] * 39 + [[1.0, 2.0]]}, ValueError, "X has rows of different lengths"),
+    ]:
+        given = {"X": X, "y": Y, "loss": losses.hinge, **arguments}
+
+        def fit(given: dict[str, Any] = given, error: Any = error, words: str = words) -> None:
+            with pytest.raises(error, match=re.escape(words)):
+                train.fit(model, optimizer=sgd, epochs=2, progress=False, **given)
+
+        untouched_after(fit, model, sgd)
+
+
+def test_predicting_names_bad_data_instead_of_blaming_the_weights() -> None:
+    model = nn.MLP(2, [4, 1], seed=0)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^X holds a number that is not finite at example 3$"):
+        train.predict(model, bad)
+    with pytest.raises(ValueError, match="X holds no examples"):
+        train.accuracy(model, np.zeros((0, 2)), [])
+    with pytest.raises(ValueError, match="40 examples in X but 5 labels in y"):
+        train.accuracy(model, X, Y[:5])
+    with pytest.raises(ValueError, match="40 examples in X but 5 labels or targets in y"):
+        train.evaluate(model, X, Y[:5], losses.hinge)
+
+
+def test_search_says_when_no_weights_it_tried_had_a_finite_loss() -> None:
+    for strategy in ("random", "local"):
+        model = nn.MLP(2, [4, 1], seed=0)
+        before = weights(model)
+        with pytest.raises(FloatingPointError, match="no weights with a finite loss"):
+            train.search(
+                model, X * 1e300, Y, losses.mse, strategy, evaluations=4, scale=1e308,
+                step_size=1e308,
+            )  # fmt: skip
+        assert weights(model) == before
+
+
+def test_a_batch_inputs_gradient_is_checked_as_a_numbers_is() -> None:
+    from microgradx import custom_op
+
+    nan_slope = custom_op("nan_slope", lambda a: a, lambda a, out: math.nan)
+    for x in (Value(2.0, label="x"), Value(np.array([1.0, 2.0]), label="x")):
+        with pytest.raises(FloatingPointError, match="the gradient of 'x' is"):
+            nan_slope(x).sum().backward()
+
+
+@given(sizes=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_a_custom_op_gives_one_number_per_example(sizes: tuple[int, int]) -> None:
+    from microgradx import custom_op
+
+    given, made = sizes
+    resize = custom_op("resize", lambda a: np.ones(made), lambda a, out: 1.0)
+    batch = Value(np.ones(given))
+    if given == made:
+        assert resize(batch).data.size == made
+    else:
+        with pytest.raises(ValueError, match=f"forward gave {made} numbers for batches of {given}"):
+            resize(batch)
+    with pytest.raises(ValueError, match=f"forward gave {made} numbers for numbers"):
+        resize(Value(1.0))
+
+
+def test_overflows_of_reductions_and_of_math_say_what_to_do() -> None:
+    from microgradx import expression
+
+    for reduce in (Value.sum, Value.mean):
+        with pytest.raises(OverflowError, match=r"gave inf for .*: too large for a float; scale"):
+            reduce(Value(np.array([1e308, 1e308])))
+    with pytest.raises(OverflowError, match=r"^power \(\*\*1e\+308\) overflowed for 'x' = 2.0: "):
+        expression.build("x**1e308", {"x": 2.0})
