@@ -28,7 +28,7 @@ from microgradx.engine import Value
 from microgradx.nn import Module, Neuron
 from microgradx.optim import Optimizer
 from microgradx.recording import no_grad
-from microgradx.train import Callback, Diverged, Loss, TrainingState, evaluating, fit
+from microgradx.train import Callback, Diverged, Loss, TrainingState, evaluate, evaluating, fit
 
 __all__ = [
     "PlanePath",
@@ -178,6 +178,7 @@ def loss_surface(
     parameters = model.parameters()
     if not parameters:
         raise ValueError(f"{model!r} has no parameters, so it has no loss surface")
+    evaluate(model, X, y, loss)  # bad data, or weights that overflow: said here, once
     trained = weights_of(model)
     for path in paths:
         if not isinstance(path, Trajectory) or not path.points:

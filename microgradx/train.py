@@ -466,7 +466,7 @@ def evaluating(model: Module) -> Iterator[Module]:
 def plane_around(X: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The corners (low, high) of the input plane that 2-D examples X span, with a margin of a
     tenth of their extent and 0.1 on each side: where pictures draw a decision boundary."""
-    X = np.asarray(X, dtype=float)
+    X = _as_batch(X)  # (finite numbers, at least one example)
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 0.1
     return X.min(axis=0) - margin, X.max(axis=0) + margin
 

@@ -530,3 +530,23 @@ def test_overflows_of_reductions_and_of_math_say_what_to_do() -> None:
             reduce(Value(np.array([1e308, 1e308])))
     with pytest.raises(OverflowError, match=r"^power \(\*\*1e\+308\) overflowed for 'x' = 2.0: "):
         expression.build("x**1e308", {"x": 2.0})
+
+
+def test_pictures_of_a_model_name_bad_data_and_diverged_weights() -> None:
+    from microgradx import surface
+
+    model = nn.MLP(2, [4, 1], seed=0)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    for call in (
+        lambda: surface.loss_surface(model, bad, Y, losses.hinge, resolution=3),
+        lambda: train.plane_around(bad),
+    ):
+        with pytest.raises(ValueError, match="X holds a number that is not finite at example 0"):
+            call()
+    with pytest.raises(ValueError, match="X holds no examples"):
+        train.plane_around(np.zeros((0, 2)))
+    for parameter in model.parameters():
+        parameter.data = 1e300  # diverged: no SVD of overflowing directions, no LAPACK noise
+    with pytest.raises(FloatingPointError, match="its weights grew too large"):
+        surface.loss_surface(model, X, Y, losses.hinge, resolution=3)
