@@ -214,7 +214,13 @@ def fit(
     batch_size: None for the full batch, n for mini-batches of n (shuffled with `seed`), 1 for
     stochastic gradient descent. early_stopping=k stops after k epochs without a better
     validation loss (training loss without validation data) and restores the best weights.
-    A loss that stops being a finite number ends training with an error naming the epoch.
+    A loss that stops being a finite number ends training with `Diverged`, naming the epoch.
+    Nothing learned is lost: on Diverged, Ctrl-C or any other error, the error carries the
+    History so far (`error.history`) and the model is left at its best weights with early
+    stopping, else at its last weights whose loss was finite (after Diverged; optimizer state
+    and BatchNorm statistics too) or after its last whole step (Ctrl-C); the message says which.
+    The data, the validation set, the loss on a first batch at the starting weights, the
+    schedule and the callbacks are checked before the first step changes anything.
     task: "classification" (accuracy is recorded; labels must be whole numbers: 0/1, -1/+1
     or 0..k-1), "regression" (no accuracy), or None for the task the loss declares. A loss of
     your own declares none, so it gets no accuracy unless you pass task="classification".
