@@ -158,6 +158,12 @@ def _run(argv: list[str]) -> int:
     if unwritable:
         fix = "give a folder you can write to"
         demo_parser.error(f"--out {_shown(arguments.out)} {unwritable}; {fix}")
+    taken = [name for name in examples.OUTPUTS if _is_dir(arguments.out / name)]
+    if taken:
+        demo_parser.error(
+            f"--out {_shown(arguments.out)} holds a folder named {taken[0]}, a file the demo "
+            "writes; move that folder away or give another --out"
+        )
     try:
         examples.demo(
             arguments.dataset,
@@ -200,6 +206,13 @@ def graph(
     max_nodes: the most boxes the picture may draw."""
     from microgradx.expression import ExpressionError, build
 
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+        parser.error(
+            f"the formula {_shown(text)} holds bytes that are not valid UTF-8 text "
+            "(pasted from another encoding?); type it again"
+        )
     values: dict[str, float] = {}
     for assignment in assignments:
         name, _, number = assignment.partition("=")

@@ -132,7 +132,7 @@ def make_blobs(
     middles = rng.uniform(-10, 10, size=(centers, n_features))
     X = np.concatenate(
         [
-            middles[k] + cluster_std * rng.standard_normal((size, n_features))
+            _noisy(np.tile(middles[k], (size, 1)), cluster_std, rng, "cluster_std")
             for k, size in enumerate(sizes)
         ]
     )
@@ -219,7 +219,7 @@ def make_regression(
     weights = rng.uniform(0.5, 2, n_features) * rng.choice([-1.0, 1.0], n_features)
     y = X @ weights + bias
     if noise:
-        y = y + noise * rng.standard_normal(n)
+        y = _noisy(y, noise, rng)
     return (X, y, weights) if coef else (X, y)
 
 
@@ -343,10 +343,23 @@ def _same(seed: Seed, random_state: Seed) -> bool:
     return seed is random_state or (_whole(seed) and _whole(random_state) and seed == random_state)
 
 
+def _noisy(X: NDArray[Any], spread: float, rng: np.random.Generator, name: str = "noise") -> Floats:
+    """X plus Gaussian noise of standard deviation `spread`; a ValueError naming the argument
+    if the points would not be finite numbers (too large for a float)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        noisy: Floats = X + spread * rng.standard_normal(X.shape)
+    if not np.all(np.isfinite(noisy)):
+        raise ValueError(
+            f"{name}={spread!r} is too large: the points would not be finite numbers (too "
+            f"large for a float); use a {name} of about 1 or less"
+        )
+    return noisy
+
+
 def _finish(
     X: NDArray[Any], y: NDArray[Any], noise: float | None, rng: np.random.Generator, shuffle: bool
 ) -> Arrays:
     """Add Gaussian noise, then shuffle the examples (unless shuffle is False)."""
-    X = X + noise * rng.standard_normal(X.shape) if noise else X.astype(np.float64)
+    X = _noisy(X, noise, rng) if noise else X.astype(np.float64)
     order = rng.permutation(len(X)) if checks.flag("shuffle", shuffle) else np.arange(len(X))
     return X[order].astype(np.float64), y[order].astype(np.int64)

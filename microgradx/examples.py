@@ -21,7 +21,9 @@ from microgradx.engine import topological_order
 from microgradx.files import write_atomically
 from microgradx.language import say
 
-__all__ = ["ACTIVATIONS", "DATASETS", "OPTIMIZERS", "backprop_player", "demo", "neuron"]
+__all__ = [
+    "ACTIVATIONS", "DATASETS", "OPTIMIZERS", "OUTPUTS", "backprop_player", "demo", "neuron"
+]  # fmt: skip
 
 DATASETS: dict[str, Callable[[int], tuple[Any, Any]]] = {  # name -> seed -> (X, y)
     "circles": lambda seed: data.make_circles(1000, noise=0.05, factor=0.5, seed=seed),
@@ -38,6 +40,7 @@ OPTIMIZERS: dict[str, Callable[[list[Value], float], optim.Optimizer]] = {  # na
     "adam": optim.Adam,
     "adamw": optim.AdamW,
 }
+OUTPUTS = ("decision_boundary.png", "history.png", "model.json", "backprop.html")  # demo writes
 
 
 def demo(
@@ -118,7 +121,7 @@ def demo(
     _save_figure(figure, out / "decision_boundary.png")
     _save_figure(plot.history(history), out / "history.png")
     nn.save(model, out / "model.json")
-    written = [out / name for name in ("decision_boundary.png", "history.png", "model.json")]
+    written = [out / name for name in OUTPUTS[:3]]
     try:
         player = out / "backprop.html"
         backprop_player(model, loss, X_test[0], int(y_test[0]), player, max_nodes)
@@ -153,15 +156,23 @@ def _example(model: nn.MLP, loss: Any, x: Any, label: int) -> Value:
 
 
 def _folder_to_write(out: str | os.PathLike[str]) -> Path:
-    """out as a Path: the folder, made if missing, in which a file was just written."""
+    """out as a Path: the folder, made if missing, in which a file was just written, and
+    where no folder has the name of a file the demo writes."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".microgradx-"):
-            return out
+            pass
     except OSError as error:
         problem = f"demo cannot write in the folder {out} ({error.strerror or error})"
         raise OSError(error.errno, f"{problem}; give out= a folder you can write to") from None
+    taken = [name for name in OUTPUTS if (out / name).is_dir()]
+    if taken:
+        raise IsADirectoryError(
+            f"demo writes the file {taken[0]} in {out}, but {out / taken[0]} is a folder; "
+            "move it away or give out= another folder"
+        )
+    return out
 
 
 def neuron() -> None:

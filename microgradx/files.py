@@ -1,4 +1,5 @@
-"""Writing files atomically: a reader sees the old file or the complete new one, never half."""
+"""Writing files atomically: a reader sees the old file or the complete new one, never half;
+reading only regular files (a FIFO would hang, a device never end)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 TEMPORARY = (
     ".microgradx.tmp"  # the end of a temporary file's name: .model.json.k2x_8q.microgradx.tmp
@@ -20,7 +22,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[str], object
     `path`. If anything fails, the temporary file is removed and `path` is left as it was.
     An existing file keeps its permissions. Temporary files that earlier writes of `path`
     left behind (a process killed while writing) are removed first."""
-    path = Path(path)
+    path = destination(path)
     _remove_stale_temporaries(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY)
     try:
@@ -35,9 +37,53 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[str], object
         Path(temporary).unlink(missing_ok=True)
 
 
+def destination(path: str | os.PathLike[str]) -> Path:
+    """path as a Path, once it can name a file to write: an error naming it if it is empty or
+    an existing folder, before any temporary file is made (which the error would name)."""
+    if os.fspath(path) == "":
+        raise ValueError("cannot write to an empty path: give a file name, such as model.json")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name inside it")
+    return path
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a regular file for reading. Anything else (a folder, a FIFO, whose open() would
+    wait for a writer for ever, a socket, a device such as /dev/zero) is a ValueError naming
+    the path, found before it is opened."""
+    _regular(path, os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    handle = os.open(path, flags)  # (non-blocking: a FIFO swapped in since cannot hang)
+    file = open(handle, "rb")  # noqa: SIM115  (the caller closes it)
+    try:
+        _regular(path, os.fstat(handle).st_mode)
+    except ValueError:
+        file.close()
+        raise
+    return file
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write `text` to `path` as UTF-8, atomically."""
     write_atomically(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+
+
+KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _regular(path: str | os.PathLike[str], mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in KINDS if test(mode)), "a special file")
+        real = os.path.realpath(path)
+        link = f" (a link to {real})" if real != os.path.abspath(path) else ""
+        raise ValueError(f"{path}{link} is {kind}, not a regular file; give the path of a file")
 
 
 def _mode(path: Path) -> int:

@@ -71,7 +71,9 @@ def task_of(loss: Callable[..., Any]) -> Task | None:
 
 @for_task("regression", "mean((p - t)²)")
 def mse(prediction: Any, target: Any) -> Value:
-    """Mean squared error: mean((prediction - target)²). For regression."""
+    """Mean squared error: mean((prediction - target)²). For regression; the targets must be
+    finite numbers."""
+    _check_labels("mse", target, "targets that are finite numbers", np.isfinite)
     return _mean_over_examples("mse", prediction, target, lambda p, t: (p - t) ** 2)
 
 

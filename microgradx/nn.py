@@ -25,7 +25,7 @@ import numpy as np
 from microgradx import checks, ops
 from microgradx.engine import UNREACHED, Value, record
 from microgradx.errors import NUMBERS
-from microgradx.files import write_text
+from microgradx.files import destination, open_regular, write_text
 from microgradx.recording import LAYER, MODEL, NEURON, Scope, scope
 
 ACTIVATION_ROWS = {
@@ -547,7 +547,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write the model as JSON (format, version, architecture, parameters, and buffers if it
     has any: BatchNorm's running statistics), atomically: the file is either the complete new
     model or untouched."""
-    path = Path(path)
+    path = destination(path)  # not empty, not a folder
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save {path}: the folder {path.parent} does not exist")
     document: dict[str, Any] = {
@@ -573,10 +573,11 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Module:
     """Read a model written by `save`. A truncated, corrupt or mismatching file (a BatchNorm
     model's without its running statistics too) is a ValueError that names the file and the
     problem. Everything is checked before the model is built: the file must hold exactly the
-    parameters its architecture implies. A file larger than `max_bytes` is refused unread."""
+    parameters its architecture implies. A file larger than `max_bytes` is refused unread,
+    and anything but a regular file (a FIFO, a socket, a device such as /dev/zero) unopened."""
     path = Path(path)
     max_bytes = checks.whole_number("max_bytes", max_bytes)
-    with open(path, "rb") as file:
+    with open_regular(path) as file:  # not a FIFO (open() would hang) nor a device
         content = file.read(max_bytes + 1)  # no more: a file may never end (/dev/zero)
     if len(content) > max_bytes:
         raise ValueError(

@@ -91,15 +91,15 @@ class Optimizer:
         return {name: x.copy() for name, x in vars(self).items() if isinstance(x, np.ndarray)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Put back a state that `state_dict()` gave: the same names, one number per parameter
-        in each, checked before anything is set."""
+        """Put back a state that `state_dict()` gave: the same names, a NumPy array of one
+        finite number per parameter in each (whole numbers >= 0 for step counts, numbers >= 0
+        for sums and means of squares), all checked before anything is set."""
         own = {name: x for name, x in vars(self).items() if isinstance(x, np.ndarray)}
         if not isinstance(state, dict) or set(state) != set(own):
             got = sorted(state) if isinstance(state, dict) else type(state).__name__
             raise ValueError(f"{type(self).__name__} keeps state {sorted(own)}; got {got}")
         for name, x in own.items():
-            if np.shape(state[name]) != x.shape:
-                raise ValueError(f"state {name!r} must hold {x.size} numbers, one per parameter")
+            _check_state(name, state[name], x)
         for name, x in own.items():
             x[...] = state[name]
 
@@ -242,6 +242,31 @@ class AdamW(Adam):
         return super().update(data, grad, reached) - self.lr * self.weight_decay * data
 
 
+def _check_state(name: str, given: Any, own: NDArray[Any]) -> None:
+    """An error naming the state entry `name` unless `given` can replace `own`: an array of as
+    many numbers, finite, whole and >= 0 for an integer array (steps), >= 0 for squares."""
+    if not isinstance(given, np.ndarray) or given.dtype.kind not in "iuf":
+        got = f"{type(given).__name__} {repr(given)[:40]}"
+        raise TypeError(
+            f"state {name!r} must be a NumPy array of numbers, as state_dict() gives; got {got}"
+        )
+    if given.shape != own.shape:
+        raise ValueError(f"state {name!r} must hold {own.size} numbers, one per parameter")
+    bad = ~np.isfinite(given)
+    need = "finite numbers"
+    if own.dtype.kind == "i":  # step counts
+        need = "whole numbers >= 0 (step counts)"
+        bad |= (given < 0) | (given != np.trunc(given)) | (given >= np.iinfo(own.dtype).max + 1)
+    elif "square" in name:  # sums and means of squares
+        need = "finite numbers >= 0 (squares)"
+        bad |= given < 0
+    if np.any(bad):
+        at = int(np.argmax(bad))
+        raise ValueError(
+            f"state {name!r} must hold {need}; got {given[at].item()!r} for parameter {at}"
+        )
+
+
 # --- learning-rate schedules ----------------------------------------------------------------
 
 
@@ -252,8 +277,21 @@ class Schedule:
         self.optimizer, self.start, self.count = optimizer, optimizer.lr, 0
 
     def step(self) -> None:
-        self.count += 1
-        self.optimizer.lr = self.lr_at(self.count)
+        """Set the optimizer's lr to the next step's; a ValueError, with the lr and the count
+        left as they were, if that lr would not be a finite number (gamma > 1 for long)."""
+        count = self.count + 1
+        try:
+            lr = self.lr_at(count)
+        except OverflowError:  # (a float's ** overflows by raising)
+            lr = math.inf
+        if not math.isfinite(lr):
+            raise ValueError(
+                f"{type(self).__name__}.step(): step {count} would set the learning rate to "
+                f"{lr}, not a finite number, so the lr stays {self.optimizer.lr:g}; make the "
+                "schedule shrink the lr (StepDecay: gamma <= 1)"
+            )
+        self.optimizer.lr = lr
+        self.count = count
 
     def lr_at(self, count: int) -> float:
         raise NotImplementedError
@@ -265,7 +303,8 @@ class LinearDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, end: float, steps: int) -> None:
         super().__init__(optimizer)
-        self.end, self.steps = end, checks.whole_number("steps", steps)
+        self.end = checks.non_negative("end (the last learning rate)", end)
+        self.steps = checks.whole_number("steps", steps)
 
     def lr_at(self, count: int) -> float:
         return self.start + (self.end - self.start) * min(count / self.steps, 1.0)
@@ -276,7 +315,8 @@ class StepDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size, self.gamma = checks.whole_number("step_size", step_size), gamma
+        self.step_size = checks.whole_number("step_size", step_size)
+        self.gamma = checks.non_negative("gamma (the factor for the lr)", gamma)
 
     def lr_at(self, count: int) -> float:
         return self.start * self.gamma ** (count // self.step_size)
@@ -287,7 +327,8 @@ class CosineDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, steps: int, end: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.steps, self.end = checks.whole_number("steps", steps), end
+        self.steps = checks.whole_number("steps", steps)
+        self.end = checks.non_negative("end (the last learning rate)", end)
 
     def lr_at(self, count: int) -> float:
         progress = min(count / self.steps, 1.0)
