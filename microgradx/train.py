@@ -219,8 +219,10 @@ def fit(
     History so far (`error.history`) and the model is left at its best weights with early
     stopping, else at its last weights whose loss was finite (after Diverged; optimizer state
     and BatchNorm statistics too) or after its last whole step (Ctrl-C); the message says which.
-    The data, the validation set, the loss on a first batch at the starting weights, the
-    schedule and the callbacks are checked before the first step changes anything.
+    The data, the validation set (a first batch through the model and the loss), the schedule
+    and the callbacks are checked before the first step; a first step that fails (a loss that
+    cannot take the model's output, or is not a number at the starting weights) changes
+    nothing.
     task: "classification" (accuracy is recorded; labels must be whole numbers: 0/1, -1/+1
     or 0..k-1), "regression" (no accuracy), or None for the task the loss declares. A loss of
     your own declares none, so it gets no accuracy unless you pass task="classification".
@@ -244,9 +246,8 @@ def fit(
             checks.whole_number(name, count)
     parameters = _trained_parameters(model, optimizer)
     _check_schedule(schedule, optimizer)
-    first = batch_size or len(X)  # a first batch of each runs through the loss, as a check
-    _check_loss(model, X[:first], y[:first], loss, "X, y")
-    if validation is not None:
+    if validation is not None:  # (first used after an epoch: run a first batch now, to see)
+        first = batch_size or len(X)
         _check_loss(model, validation[0][:first], validation[1][:first], loss, "validation")
     buffers = bool(model.buffer_dict())  # BatchNorm's running statistics go with the weights
     if buffers and batch_size is not None and len(X) % batch_size == 1:
@@ -276,12 +277,13 @@ def fit(
                 X, y, batch_size or len(X), batch_size is not None, rng
             ):
                 start, in_step = _Weights(model, parameters, optimizer, buffers), True
-                with _diverging(epoch, optimizer):
+                with _diverging(epoch, optimizer, at_start=state.step == 0):
                     optimizer.zero_grad()
                     output = _output(model, X_batch)
                     with np.errstate(over="ignore", invalid="ignore"):  # caught by _checked
-                        value = _checked(loss(output, y_batch), epoch, optimizer)
-                    good, good_after = start, state.step  # (its loss is finite)
+                        value = _checked(loss(output, y_batch))
+                good, good_after = start, state.step  # (its loss is finite)
+                with _diverging(epoch, optimizer):
                     value.backward()
                     optimizer.step()
                 state.step, state.batch_loss, in_step = state.step + 1, value.item(), False
@@ -317,8 +319,8 @@ def fit(
         if early_stopping:
             best.restore()
             history.restored_best = True
-        elif validation is None:  # the last step's weights, never measured: is their loss finite?
-            with _diverging(epoch, optimizer):
+        elif validation is None and max(abs(p.data) for p in parameters) > 1e30:  # diverged?
+            with _diverging(epoch, optimizer):  # the last step's weights, never measured
                 evaluate(model, X, y, loss, task)
     except BaseException as error:  # keep what was learned, and the History
         steps, kept = state.step, None
@@ -583,13 +585,16 @@ class _Callbacks:
 
 
 @contextmanager
-def _diverging(epoch: int, optimizer: Optimizer) -> Iterator[None]:
-    """An overflow or an infinite derivative deep in the graph, reported as divergence."""
+def _diverging(epoch: int, optimizer: Optimizer, at_start: bool = False) -> Iterator[None]:
+    """An overflow or an infinite derivative deep in the graph, reported as divergence; at the
+    starting weights, before any step (at_start), as what it is: no learning rate did it."""
     try:
         yield
-    except Diverged:
-        raise
     except ArithmeticError as error:
+        if at_start:
+            raise _not_finite_at_start("", error) from error
+        if isinstance(error, Diverged):
+            raise
         raise _diverged(optimizer.lr, f"training diverged at epoch {epoch}", str(error)) from error
 
 
@@ -649,10 +654,10 @@ class _Weights:
 
 
 def _check_loss(model: Module, X: Any, y: Any, loss: Loss, what: str) -> None:
-    """The loss on a first batch, in eval mode and without a graph, so that data the model
-    cannot take, a loss that cannot take the model's output, or a loss that is not a number at
-    the starting weights fails before the first step changes anything (BatchNorm's running
-    statistics included), and is not mistaken for divergence."""
+    """The loss on a first batch (of the validation set: fit first uses it after an epoch), in
+    eval mode and without a graph, so that data the model cannot take, a loss that cannot take
+    the model's output, or a loss that is not a number at the starting weights fails before the
+    first step, and is not mistaken for divergence."""
     with evaluating(model), no_grad():
         try:
             value = loss(_output(model, X), y)
@@ -660,15 +665,19 @@ def _check_loss(model: Module, X: Any, y: Any, loss: Loss, what: str) -> None:
             if not math.isfinite(value.data):
                 raise FloatingPointError(f"the loss is {value.data}")
         except ArithmeticError as error:
-            raise FloatingPointError(
-                f"{what}: the loss is not a finite number at the starting weights, before any "
-                f"step ({type(error).__name__}: {error}); check the loss, the data's scale and "
-                "the weights"
-            ) from error
+            raise _not_finite_at_start(f"{what}: ", error) from error
         except (ValueError, TypeError) as error:
             if type(error) not in (ValueError, TypeError):  # (a subclass: its own arguments)
                 raise
             raise type(error)(f"{what}: {error}") from error
+
+
+def _not_finite_at_start(what: str, error: ArithmeticError) -> FloatingPointError:
+    """A loss that is not a number at the starting weights: not divergence (no step yet)."""
+    return FloatingPointError(
+        f"{what}the loss is not a finite number at the starting weights, before any step "
+        f"({type(error).__name__}: {error}); check the loss, the data's scale and the weights"
+    )
 
 
 def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
@@ -741,12 +750,12 @@ def _single_number(value: Any) -> None:
         )
 
 
-def _checked(value: Value, epoch: int, optimizer: Optimizer) -> Value:
+def _checked(value: Value) -> Value:
+    """The loss of a step: a single finite number (else fit reports divergence, or a loss that
+    is not a number at the start)."""
     _single_number(value)
     if not math.isfinite(value.data):
-        raise _diverged(
-            optimizer.lr, f"training diverged at epoch {epoch}", f"the loss became {value.data}"
-        )
+        raise FloatingPointError(f"the loss became {value.data}")
     return value
 
 
