@@ -338,8 +338,12 @@ def fit(
         if not history.restored_best:
             left += f", after step {steps}" if steps else ", from before the first step"
         note = f"the model {left}; the History so far is error.history"
+        history.stopped_by = (
+            "divergence" if isinstance(error, Diverged)
+            else "Ctrl-C" if isinstance(error, KeyboardInterrupt)
+            else type(error).__name__  # (a callback's error, say)
+        )  # fmt: skip
         if isinstance(error, (Diverged, KeyboardInterrupt)):
-            history.stopped_by = "divergence" if isinstance(error, Diverged) else "Ctrl-C"
             what = f"training stopped by Ctrl-C in epoch {state.epoch}" if not error.args else error
             error.args = (f"{what}; {note}",)
         elif add_note := getattr(error, "add_note", None):  # (Python 3.11+) an error of its

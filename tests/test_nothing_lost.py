@@ -416,6 +416,7 @@ def test_any_error_keeps_the_history_and_the_best_weights_and_says_so() -> None:
         )  # fmt: skip
     history: train.History = caught.value.history  # type: ignore[attr-defined]
     assert history.epochs == 6 and history.restored_best and history.best_epoch is not None
+    assert history.stopped_by == "RuntimeError"
     assert weights(model) == recorder.after_epoch[history.best_epoch]
     if sys.version_info >= (3, 11):  # notes: Python 3.11 and later
         assert caught.value.__notes__ == [
