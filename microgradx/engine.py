@@ -208,8 +208,9 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
         finite = data - data == 0.0 if data.__class__ is float else data.dot(data) < math.inf
     except (ops.OutsideDomain, ArithmeticError, ValueError) as error:  # log(-1), sizes, ...
         raise errors.forward_failed(op, parents, error) from None
-    except RuntimeWarning:  # NumPy warned of an inf or nan, and warnings are errors here
-        with np.errstate(all="ignore"):
+    except RuntimeWarning:  # NumPy warned of an inf or nan, and warnings are errors here:
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # once more, quietly
+            warnings.simplefilter("ignore", RuntimeWarning)
             return record(op, parents)
     if not finite or (data.__class__ is not float and _several_batches(op, parents)):
         errors.check_result(op, parents, data, finite)  # inf or nan made? batches of 1 and n?

@@ -551,3 +551,20 @@ def test_pictures_of_a_model_name_bad_data_and_diverged_weights() -> None:
         parameter.data = 1e300  # diverged: no SVD of overflowing directions, no LAPACK noise
     with pytest.raises(FloatingPointError, match="its weights grew too large"):
         surface.loss_surface(model, X, Y, losses.hinge, resolution=3)
+
+
+def test_a_custom_op_that_always_warns_runs_once_more_quietly_where_warnings_are_errors() -> None:
+    """(pytest turns warnings into errors) The engine reruns a forward that warned, with
+    RuntimeWarnings quiet, and checks its result itself: no endless retry."""
+    import warnings
+
+    from microgradx import custom_op
+
+    def forward(a: Any) -> Any:
+        warnings.warn("a warning of its own", RuntimeWarning, stacklevel=1)
+        return a * 1e200
+
+    noisy = custom_op("noisy", forward, lambda a, out: 1e200)
+    assert noisy(Value(2.0)).data == 2e200
+    with pytest.raises(OverflowError, match="noisy gave inf at example 1 of the batch"):
+        noisy(Value(np.array([1.0, 1e200])))
