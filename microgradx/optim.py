@@ -79,6 +79,9 @@ class Optimizer:
             with np.errstate(all="ignore"):
                 new = self.update(data, grad, reached)
             self._finite(new, "new value", params)
+            for name, x in vars(self).items():  # the state too (a huge gradient's square: inf)
+                if isinstance(x, np.ndarray):
+                    self._finite(x, name, self.params)
         except BaseException:  # all or nothing: a refused (or interrupted) step leaves no trace
             self.load_state_dict(saved)
             raise

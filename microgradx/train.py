@@ -263,6 +263,7 @@ def fit(
     state = TrainingState(model, optimizer, history, epochs)
     start = good = _Weights(model, parameters, optimizer, buffers)  # a step's; the last good
     good_after, in_step = 0, False  # good: the last weights whose loss was finite (after step n)
+    failed: BaseException | None = None  # what ended training, if anything did
     try:
         call("on_train_start", state)
         epoch = 0
@@ -297,18 +298,20 @@ def fit(
                     break
             if schedule is not None:
                 schedule.step()
-            history.loss.append(total_loss / seen)
-            history.accuracy.append(float(correct) / seen if task == "classification" else None)
+            epoch_accuracy = float(correct) / seen if task == "classification" else None
             with _diverging(epoch, optimizer):
-                if validation is not None:
-                    val_loss, val_accuracy = evaluate(model, *validation, loss, task)
-                    history.val_loss.append(val_loss)
-                    history.val_accuracy.append(val_accuracy)
-                    watched = val_loss
+                measured = None if validation is None else evaluate(model, *validation, loss, task)
+                if measured is not None:
+                    watched = measured[0]
                 elif early_stopping:  # the weights as they are now (measured on the way)
                     watched = evaluate(model, X, y, loss, task)[0]
                 else:
-                    watched = history.loss[-1]
+                    watched = total_loss / seen
+            history.loss.append(total_loss / seen)  # the epoch, whole or not at all
+            history.accuracy.append(epoch_accuracy)
+            if measured is not None:
+                history.val_loss.append(measured[0])
+                history.val_accuracy.append(measured[1])
             if watched < best_loss:
                 best_loss, history.best_epoch = watched, epoch
                 best = _Weights(model, parameters, None, buffers)  # the best weights so far
@@ -323,7 +326,7 @@ def fit(
             with _diverging(epoch, optimizer):  # the last step's weights, never measured
                 evaluate(model, X, y, loss, task)
     except BaseException as error:  # keep what was learned, and the History
-        steps, kept = state.step, None
+        failed, steps, kept = error, state.step, None
         if early_stopping and history.best_epoch is not None:
             kept, history.restored_best = best, True
             left = f"is back at its best weights, of epoch {history.best_epoch}"
@@ -353,7 +356,7 @@ def fit(
         raise
     finally:
         model.eval()
-        call("on_train_end", state)
+        _train_end(call, state, failed)
     return history
 
 
@@ -594,7 +597,7 @@ def _diverging(epoch: int, optimizer: Optimizer, at_start: bool = False) -> Iter
     starting weights, before any step (at_start), as what it is: no learning rate did it."""
     try:
         yield
-    except ArithmeticError as error:
+    except (OverflowError, FloatingPointError) as error:  # (1/0 in a loss: a bug, not this)
         if at_start:
             raise _not_finite_at_start("", error) from error
         if isinstance(error, Diverged):
@@ -626,14 +629,30 @@ def _loss_and_gradient(
             gradient = np.array([p.grad for p in parameters], dtype=float)
             if np.all(np.isfinite(gradient)):
                 return value.item(), gradient
-    except ArithmeticError:
-        pass
+    except ArithmeticError as error:
+        found: ArithmeticError | None = error
+    else:
+        found = None
+    what = f"{found}; " if found is not None else "the loss or its gradient is not a number; "
     raise _diverged(
         lr,
         f"gradient descent diverged at loss evaluation {evaluation}",
-        "the loss or its gradient is not a finite number; the model keeps the best weights "
-        "found before it",
-    )
+        f"{what}the model keeps the best weights found before it",
+    ) from found
+
+
+def _train_end(call: _Callbacks, state: TrainingState, failed: BaseException | None) -> None:
+    """The callbacks' on_train_end, however training ended. An error it raises carries the
+    History; while another error is on its way, it is a note on that one, which goes on."""
+    try:
+        call("on_train_end", state)
+    except BaseException as late:
+        if failed is None:
+            with contextlib.suppress(AttributeError):  # (an exception with __slots__)
+                late.history = state.history  # type: ignore[attr-defined]
+            raise
+        if add_note := getattr(failed, "add_note", None):  # (Python 3.11+)
+            add_note(f"fit: on_train_end raised {type(late).__name__}: {late}")
 
 
 class _Weights:

@@ -457,7 +457,7 @@ def test_fit_refuses_what_would_fail_mid_training_before_the_first_step() -> Non
     for arguments, error, words in [
         ({"schedule": optim.CosineDecay}, TypeError, "schedule must be a learning-rate schedule"),
         ({"batch_size": 8, "X": X[:17], "y": Y[:17]}, ValueError, "leave a last batch of 1"),
-        ({"loss": lambda o, t: o.mean() / 0}, FloatingPointError, "before any step"),
+        ({"loss": lambda o, t: o.mean() / 0}, ZeroDivisionError, "needs a non-zero divisor"),
         ({"loss": lambda o, t: o.mean() * math.nan}, FloatingPointError, "the loss became nan"),
         ({"X": X + 1j}, TypeError, "X must hold real numbers, got complex128"),
         ({"X": [["a", "b"]] * 40}, TypeError, "X must hold real numbers"),
@@ -568,3 +568,96 @@ def test_a_custom_op_that_always_warns_runs_once_more_quietly_where_warnings_are
     assert noisy(Value(2.0)).data == 2e200
     with pytest.raises(OverflowError, match="noisy gave inf at example 1 of the batch"):
         noisy(Value(np.array([1.0, 1e200])))
+
+
+# --- the second red-team pass -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop", "adam", "adamw"])
+def test_a_step_whose_state_would_overflow_is_refused_and_the_state_stays_loadable(
+    name: str,
+) -> None:
+    params = [Value(1.0, label="w")]
+    optimizer = OPTIMIZERS[name](params)
+    params[0].grad = 1.0
+    optimizer.step()
+    before, state = params[0].data, optimizer.state_dict()
+    params[0].grad = 1e200  # finite, but its square is not
+    with pytest.raises(FloatingPointError, match=r"the (sum_of_squares|mean_square) of w is not"):
+        optimizer.step()
+    assert params[0].data == before
+    for key, array in optimizer.state_dict().items():
+        np.testing.assert_array_equal(array, state[key])
+    optimizer.load_state_dict(optimizer.state_dict())  # (an inf in it would be refused)
+
+
+def test_an_interrupted_validation_leaves_a_history_whose_lists_line_up() -> None:
+    from microgradx import plot
+
+    model = nn.MLP(2, [4, 1], seed=0)
+    calls = []
+
+    def loss(output: Any, target: Any) -> Value:
+        calls.append(1)
+        if len(calls) == 5:  # the validation after epoch 2 (a check, then step and validation)
+            raise KeyboardInterrupt
+        return losses.hinge(output, target)
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        train.fit(
+            model, X, Y, loss, optim.SGD(model, lr=0.1), epochs=5, validation=(X, Y),
+            progress=False,
+        )  # fmt: skip
+    history: train.History = caught.value.history  # type: ignore[attr-defined]
+    lengths = {len(getattr(history, name)) for name in ("loss", "accuracy", "val_loss")}
+    assert lengths == {1} and history.steps == 2
+    plot.history(history)  # draws
+
+
+def test_an_error_in_on_train_end_keeps_the_error_that_ended_training() -> None:
+    class Closing(train.Callback):
+        def on_train_end(self, state: train.TrainingState) -> None:
+            raise RuntimeError("could not close my log")
+
+    model = nn.MLP(2, [4, 1], seed=0)
+    with pytest.raises(train.Diverged) as caught:
+        train.fit(
+            model, X, Y, losses.hinge, optim.SGD(model, lr=1e308), epochs=3, progress=False,
+            callbacks=[Closing()],
+        )  # fmt: skip
+    assert caught.value.history is not None
+    if sys.version_info >= (3, 11):
+        assert "fit: on_train_end raised RuntimeError: could not close my log" in (
+            caught.value.__notes__
+        )
+    with pytest.raises(RuntimeError, match="could not close my log") as late:
+        train.fit(
+            model, X, Y, losses.hinge, optim.SGD(model, lr=0.1), epochs=2, progress=False,
+            callbacks=[Closing()],
+        )  # fmt: skip
+    assert late.value.history.epochs == 2  # type: ignore[attr-defined]
+
+
+def test_a_bug_in_a_loss_is_not_called_divergence() -> None:
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = weights(model)
+
+    def loss(output: Any, target: Any) -> Value:
+        if len(calls) == 3:
+            return 1 / 0  # type: ignore[no-any-return]
+        calls.append(1)
+        return losses.hinge(output, target)
+
+    calls: list[int] = []
+    with pytest.raises(ZeroDivisionError) as caught:
+        train.fit(model, X, Y, loss, optim.SGD(model, lr=0.1), epochs=5, progress=False)
+    assert not isinstance(caught.value, train.Diverged)
+    assert caught.value.history.steps == 3  # type: ignore[attr-defined]
+    assert weights(model) != before  # three steps kept
+
+
+def test_search_by_gradient_keeps_the_engines_words_when_it_diverges() -> None:
+    model = nn.MLP(2, [4, 1], seed=0)
+    with pytest.raises(train.Diverged, match="weighted_sum .* gave inf at example 0") as caught:
+        train.search(model, X, Y, losses.mse, "gradient", evaluations=50, lr=1e300)
+    assert isinstance(caught.value.__cause__, ArithmeticError)
