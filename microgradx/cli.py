@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import tempfile
@@ -308,11 +309,13 @@ def _is_dir(path: Path) -> bool:
 def _unwritable(folder: Path, make: bool = False, name: str = "microgradx") -> str | None:
     """Why no file can be written in folder (made first, if make and it is missing), in a few
     words, or None when one can: tried by writing one, named as the file `name` is while it is
-    written (the permission bits do not tell root about a read-only file system, /proc, /sys)."""
+    written (the permission bits do not tell root about a read-only file system, /proc, /sys),
+    in the folder as the OS finds it (tempfile would take `missing/..` away, the OS needs it)."""
     try:
-        if make and not folder.is_dir():
-            folder.mkdir(parents=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".tmp"):
+        if make:
+            folder.mkdir(parents=True, exist_ok=True)
+        where = os.path.realpath(folder, strict=True)
+        with tempfile.NamedTemporaryFile(dir=where, prefix=f".{name}.", suffix=".tmp"):
             return None
     except FileExistsError:
         return "is a file, not a folder"

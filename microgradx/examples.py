@@ -161,7 +161,7 @@ def _folder_to_write(out: str | os.PathLike[str]) -> Path:
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".microgradx-"):
+        with tempfile.NamedTemporaryFile(dir=os.path.realpath(out), prefix=".microgradx-"):
             pass
     except OSError as error:
         problem = f"demo cannot write in the folder {out} ({error.strerror or error})"

@@ -17,6 +17,7 @@ notebooks/solutions/, that way) a wrong or missing answer raises an AssertionErr
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -110,15 +111,23 @@ def check(
     if isinstance(expected, str):
         right = isinstance(answer, str) and answer.strip().lower() == expected.strip().lower()
         return _verdict(name, right, hint)
-    try:
-        got = np.asarray(getattr(answer, "data", answer), dtype=float)
-        want = np.asarray(getattr(expected, "data", expected), dtype=float)
-        right = got.shape == want.shape and bool(
-            np.allclose(got, want, rtol=tolerance, atol=tolerance)
-        )
-    except (TypeError, ValueError):
-        right = False
-    return _verdict(name, right, hint)
+    got, want = _numbers(answer), _numbers(expected)
+    right = (
+        got is not None
+        and want is not None
+        and got.shape == want.shape
+        and bool(np.allclose(got, want, rtol=tolerance, atol=tolerance))
+    )
+    if right:
+        return _verdict(name, True, hint)
+    shown = _quote(_data(answer))
+    if got is None:  # a huge int, a complex number, text, a ragged list, one that raises
+        note = say(f"{shown} is not a number.", f"{shown} 不是数。")
+    elif not np.isfinite(got).all():
+        note = say(f"{shown} is not a finite number.", f"{shown} 不是有限的数。")
+    else:
+        note = ""
+    return _verdict(name, False, f"{note} {hint}".strip())
 
 
 def check_function(
@@ -142,22 +151,54 @@ def check_function(
         try:
             result = function(*args)
         except Exception as error:  # the learner's code: say what went wrong, do not stop
-            fault = f"{type(error).__name__}: {error}"
+            fault = f"{type(error).__name__}: {_quote(error, str)}"
             return _verdict(name, False, say(f"It raised {fault}.", f"它抛出了 {fault}。"))
         if result is None:  # def f(x): ... (not written yet)
             return _verdict(name, None, hint)
-        got = getattr(result, "data", result)
-        want = reference(*args)
-        want = getattr(want, "data", want)
-        try:
-            close = bool(np.allclose(
-                np.asarray(got, dtype=float), np.asarray(want, dtype=float),
-                rtol=tolerance, atol=tolerance,
-            ))  # fmt: skip
-        except (TypeError, ValueError):
-            close = False
+        got, want = _numbers(result), _numbers(reference(*args))
+        close = (
+            got is not None
+            and want is not None
+            and bool(np.allclose(got, want, rtol=tolerance, atol=tolerance))
+        )
         if not close:
-            shown = ", ".join(map(repr, args))
-            fault = say(f"For ({shown}) it gave {got!r}.", f"输入 ({shown}) 时它给出 {got!r}。")
+            shown, gave = _quote(args, lambda a: ", ".join(map(repr, a))), _quote(_data(result))
+            fault = say(f"For ({shown}) it gave {gave}.", f"输入 ({shown}) 时它给出 {gave}。")
             return _verdict(name, False, f"{fault} {hint}".strip())
     return _verdict(name, True, hint)
+
+
+def _data(x: Any) -> Any:
+    """What an answer stands for: a Value's number (or that of a Value-like class with .data,
+    as the lecture's), else the answer itself."""
+    if isinstance(x, (np.ndarray, np.generic)):  # their .data is a buffer
+        return x
+    try:
+        return getattr(x, "data", x)
+    except Exception:  # the learner's object: a .data that raises
+        return x
+
+
+def _numbers(x: Any) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+    """An answer (a number, a Value, or a list or array of them) as an array of floats; None
+    if it is none of those (an int too large for a float, a complex number, a ragged list, an
+    object whose conversion raises or warns)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # float(np.complex128(1j)) only warns
+            array = np.asarray(_data(x))
+            if array.dtype.kind == "O":  # one by one: NumPy would read None as nan
+                return np.array([float(v) for v in array.flat]).reshape(array.shape)
+            return None if array.dtype.kind == "c" else array.astype(np.float64)
+    except Exception:
+        return None
+
+
+def _quote(x: Any, show: Callable[[Any], str] = repr, most: int = 80) -> str:
+    """How a verdict quotes what the learner gave: show(x), cut to `most` characters with "…"
+    (an answer may be a megabyte), or its type's name if show(x) raises."""
+    try:
+        text = show(x)
+    except Exception:  # a __repr__ that raises; an int of more than 4300 digits
+        text = f"<{type(x).__name__}>"
+    return text if len(text) <= most else text[: most - 1] + "…"

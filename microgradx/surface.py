@@ -230,15 +230,17 @@ def descend(
 ) -> list[Trajectory]:
     """Train `model` once per run, each from the weights it has now, and return each run's
     Trajectory (in order). A run that diverges keeps its path up to its last finite step, with
-    `diverged` set. The model is left with the weights it had (the common start)."""
+    `diverged` set. The model is left with the weights it had (the common start), BatchNorm's
+    running statistics included: every run starts from the same model."""
     checks.whole_number("epochs", epochs)
     if not runs or not all(isinstance(run, Run) for run in runs):
         raise ValueError("runs must be a non-empty list of surface.Run(label, optimizer, ...)")
-    start = model.state_dict()
+    start, buffers = model.state_dict(), model.buffer_dict()
     found = []
     try:
         for run in runs:
             model.load_state_dict(start)
+            model.load_buffer_dict(buffers)
             trajectory = Trajectory(run.label)
             try:
                 fit(
@@ -258,6 +260,7 @@ def descend(
             found.append(trajectory)
     finally:
         model.load_state_dict(start)
+        model.load_buffer_dict(buffers)
     return found
 
 

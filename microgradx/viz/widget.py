@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on what is installed
         "viz.live needs anywidget: pip install 'microgradx[widget]' (or pip install anywidget)"
     ) from None
 
-from microgradx.checks import whole_number
+from microgradx.checks import _clip, finite_number, whole_number
 from microgradx.engine import Value
 from microgradx.functional import recompute
 from microgradx.nn import Module
@@ -202,12 +202,21 @@ class Live(anywidget.AnyWidget):
         """Every `every` optimizer steps: the example's values and gradients at the new weights,
         the loss curve so far and the model's output over the plane."""
         if state.step % self.every == 0:
-            self.refresh()
+            try:
+                self.refresh()
+            except (ValueError, ArithmeticError) as error:  # the example too large for them
+                said = f"viz.live cannot redraw its graph at the weights after step {state.step}"
+                raise type(error)(f"{said}: {error}") from error
             self._follow(state)
 
     def on_train_end(self, state: Any) -> None:
-        """At the end: the trained (or restored best) weights."""
-        self.refresh()
+        """At the end: the trained (or restored best) weights. fit calls it however training
+        ended, so a graph it cannot redraw is said in the view, never raised: an error here
+        would take the place of the one that ended training (and the History it carries)."""
+        try:
+            self.refresh()
+        except (ValueError, ArithmeticError) as error:
+            self.error = f"viz.live cannot redraw its graph at the weights training left: {error}"
         self._follow(state)
 
     def _follow(self, state: Any) -> None:
@@ -278,8 +287,10 @@ def live(
             raise TypeError(f"viz.live(model, example) takes no named inputs; got {list(inputs)}")
         if example is None:
             raise TypeError("viz.live(model, example): give one example, e.g. [0.5, -1.0]")
-        numbers = [float(x) for x in example]
-        leaves = {f"x{i + 1}": Value(x, label=f"x{i + 1}") for i, x in enumerate(numbers)}
+        fix = "an example is a finite number for each of the model's inputs: [0.5, -1.0]"
+        numbers = [_finite(f"example[{i}]", x, fix) for i, x in enumerate(example)]
+        given = {f"x{i + 1}": _range(f"example[{i}]", x) for i, x in enumerate(numbers)}
+        leaves = {name: Value(spec[0], label=name) for name, spec in given.items()}
         root = target(list(leaves.values()))
         leaves.update(target.named_parameters())
         if len(numbers) == 2 and isinstance(root, Value):
@@ -303,9 +314,9 @@ def live(
             "(a model with several outputs: pass a loss, or sum them, in a function)"
         )
     ranges = {}
-    for name, leaf in leaves.items():
-        spec = given.get(name)
-        ranges[name] = (spec[1], spec[2]) if spec else _around(float(leaf.data))
+    for name, leaf in leaves.items():  # the parameters' too: a weight of 1e308 has no slider
+        _, low, high = given.get(name) or _range(name, leaf.data)
+        ranges[name] = (low, high)
     return Live(root, leaves, ranges, every, collapse, height, model, plane, points)
 
 
@@ -337,15 +348,38 @@ def _plane_and_points(
     return plane, points
 
 
-def _range(name: str, spec: float | tuple[float, float, float]) -> Range:
-    """An input's (value, low, high): a number gets a range around it."""
+def _range(name: str, spec: Any) -> Range:
+    """An input's (value, low, high), each a finite number: a number gets a range around it,
+    ±2|number|. A slider steps across it in a hundredth of its width, so that must be a
+    finite float above 0 too."""
+    fix = f"give {name} a finite number, or (number, low, high) with low < high"
     if isinstance(spec, tuple):
-        if len(spec) != 3 or not spec[1] < spec[2]:
-            raise ValueError(f"{name}: give a number, or (number, low, high) with low < high")
-        value, low, high = (float(x) for x in spec)
-        return value, min(low, value), max(high, value)
-    value = float(spec)
-    return (value, *_around(value))
+        if len(spec) != 3:
+            raise ValueError(f"viz.live: {name}={_clip(spec)}; {fix}")
+        parts = ("its number", "its low", "its high")
+        value, low, high = (_finite(f"{name}: {part}", x, fix) for part, x in zip(parts, spec))
+        if not low < high:
+            raise ValueError(f"viz.live: {name}={_clip(spec)}; {fix}")
+        low, high, wide = min(low, value), max(high, value), "give low and high closer together"
+    else:
+        value = _finite(name, spec, fix)
+        (low, high), wide = _around(value), "give a number within ±4e307"
+    step = (high - low) / 100
+    if step == math.inf:
+        width = f"a slider from {low:g} to {high:g}, wider than a float holds"
+        raise ValueError(f"viz.live: {name}={_clip(spec)} needs {width}; {wide}")
+    if step == 0:  # low and high a few of the smallest floats apart
+        close = "low and high too close for a slider to step between"
+        raise ValueError(f"viz.live: {name}={_clip(spec)} has {close}; give them further apart")
+    return value, low, high
+
+
+def _finite(what: str, x: Any, fix: str) -> float:
+    """x as a float, or an error naming `what` and its value, saying what to give instead."""
+    try:
+        return finite_number(what, x)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"viz.live: {error}; {fix}") from None
 
 
 def _step(low: float, high: float) -> float:
