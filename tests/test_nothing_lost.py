@@ -658,6 +658,6 @@ def test_a_bug_in_a_loss_is_not_called_divergence() -> None:
 
 def test_search_by_gradient_keeps_the_engines_words_when_it_diverges() -> None:
     model = nn.MLP(2, [4, 1], seed=0)
-    with pytest.raises(train.Diverged, match="weighted_sum .* gave inf at example 0") as caught:
+    with pytest.raises(train.Diverged, match=r"weighted_sum .* gave inf at example 0") as caught:
         train.search(model, X, Y, losses.mse, "gradient", evaluations=50, lr=1e300)
     assert isinstance(caught.value.__cause__, ArithmeticError)
