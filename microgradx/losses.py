@@ -116,8 +116,8 @@ def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
 def hinge(score: Any, target: Any) -> Value:
     """Hinge loss mean(max(0, 1 - y·score)), with labels y in {-1, +1} (0/1 labels also work:
     0 counts as -1). Used by micrograd's demo and by support vector machines."""
+    _check_labels("hinge", target, "labels 0/1 or -1/+1", lambda t: np.isin(t, (-1, 0, 1)))
     labels = np.asarray(target, dtype=float)
-    _check_labels("hinge", labels, "labels 0/1 or -1/+1", lambda t: np.isin(t, (-1, 0, 1)))
     if np.any(labels == 0) and np.any(labels == -1):
         raise ValueError("hinge needs labels 0/1 or -1/+1, not both 0 and -1 in one batch")
     signs = np.where(labels > 0, 1.0, -1.0)
@@ -222,7 +222,10 @@ def _mean_over_examples(
 
 
 def _check_labels(name: str, target: Any, convention: str, ok: Callable[[Any], Any]) -> None:
-    labels = np.asarray(target, dtype=float)
+    labels = np.asarray(target)
+    if labels.dtype.kind not in "biuf":  # text, None, ragged lists: not numbers at all
+        raise TypeError(f"{name} needs {convention}; got {labels.dtype} {repr(target)[:40]}")
+    labels = labels.astype(float)
     if labels.size == 0 or not np.all(ok(labels)):
         bad = labels[~ok(labels)].reshape(-1)[:3] if labels.size else "nothing"
         raise ValueError(f"{name} needs {convention}; got {bad}")

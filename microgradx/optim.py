@@ -98,9 +98,15 @@ class Optimizer:
         finite number per parameter in each (whole numbers >= 0 for step counts, numbers >= 0
         for sums and means of squares), all checked before anything is set."""
         own = {name: x for name, x in vars(self).items() if isinstance(x, np.ndarray)}
-        if not isinstance(state, dict) or set(state) != set(own):
-            got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{type(self).__name__} keeps state {sorted(own)}; got {got}")
+        if not isinstance(state, dict):
+            got = type(state).__name__
+            raise TypeError(
+                f"{type(self).__name__} state must be a dict such as state_dict() gives; got {got}"
+            )
+        if set(state) != set(own):
+            raise ValueError(
+                f"{type(self).__name__} keeps state {sorted(own)}; got {sorted(state)}"
+            )
         for name, x in own.items():
             _check_state(name, state[name], x)
         for name, x in own.items():

@@ -231,11 +231,12 @@ def descend(
     """Train `model` once per run, each from the weights it has now, and return each run's
     Trajectory (in order). A run that diverges keeps its path up to its last finite step, with
     `diverged` set. The model is left with the weights it had (the common start), BatchNorm's
-    running statistics included: every run starts from the same model."""
+    running statistics included, and in the mode it was in: every run starts from the same
+    model."""
     checks.whole_number("epochs", epochs)
     if not runs or not all(isinstance(run, Run) for run in runs):
         raise ValueError("runs must be a non-empty list of surface.Run(label, optimizer, ...)")
-    start, buffers = model.state_dict(), model.buffer_dict()
+    start, buffers, training = model.state_dict(), model.buffer_dict(), model.training
     found = []
     try:
         for run in runs:
@@ -261,6 +262,7 @@ def descend(
     finally:
         model.load_state_dict(start)
         model.load_buffer_dict(buffers)
+        model.train(training)  # (fit leaves a model in eval mode)
     return found
 
 

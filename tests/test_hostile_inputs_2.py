@@ -264,3 +264,35 @@ def test_demo_makes_the_missing_folder_of_an_out_through_it_as_mkdir_p_does(
     (tmp_path / "out").mkdir()
     with pytest.raises(Trained):
         main(["demo", "--epochs", "1", "--no-progress", "--out", f"{tmp_path}/missing/../out"])
+
+
+# --- what the second pass noticed and its fixer left ---------------------------------------------
+
+
+def test_a_models_example_that_is_not_a_list_is_named() -> None:
+    _widget()
+    model = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(TypeError, match=r"give one example, e\.g\. \[0\.5, -1\.0\]; got float"):
+        viz.live(model, 0.5)  # type: ignore[arg-type]
+
+
+def test_descend_leaves_the_model_in_the_mode_it_was_in() -> None:
+    X, y = data.make_moons(20, seed=0)
+    for training in (True, False):
+        model = nn.MLP(2, [3, 1], seed=0).train(training)
+        run = surface.Run("sgd", lambda ps: optim.SGD(ps, lr=0.1))
+        surface.descend(model, X, y, losses.hinge, [run], epochs=2)
+        assert model.training is training
+
+
+def test_an_optimizer_state_that_is_not_a_dict_is_a_type_error() -> None:
+    adam = optim.Adam([Value(1.0)])
+    for state in ([1.0], None, "mean"):
+        with pytest.raises(TypeError, match="must be a dict such as state_dict"):
+            adam.load_state_dict(state)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("loss", [losses.mse, losses.hinge, losses.binary_cross_entropy])
+def test_targets_that_are_not_numbers_are_named_by_the_loss(loss: Any) -> None:
+    with pytest.raises(TypeError, match=f"^{loss.__name__} needs .*; got <U1"):
+        loss(Value(np.array([0.5, 0.5])), ["a", "b"])

@@ -285,8 +285,9 @@ def live(
     if isinstance(target, Module):
         if inputs:
             raise TypeError(f"viz.live(model, example) takes no named inputs; got {list(inputs)}")
-        if example is None:
-            raise TypeError("viz.live(model, example): give one example, e.g. [0.5, -1.0]")
+        if example is None or not isinstance(example, (list, tuple, np.ndarray)):
+            got = "" if example is None else f"; got {type(example).__name__} {_clip(example)}"
+            raise TypeError(f"viz.live(model, example): give one example, e.g. [0.5, -1.0]{got}")
         fix = "an example is a finite number for each of the model's inputs: [0.5, -1.0]"
         numbers = [_finite(f"example[{i}]", x, fix) for i, x in enumerate(example)]
         given = {f"x{i + 1}": _range(f"example[{i}]", x) for i, x in enumerate(numbers)}
