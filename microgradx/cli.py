@@ -159,12 +159,6 @@ def _run(argv: list[str]) -> int:
     if unwritable:
         fix = "give a folder you can write to"
         demo_parser.error(f"--out {_shown(arguments.out)} {unwritable}; {fix}")
-    taken = [name for name in examples.OUTPUTS if _is_dir(arguments.out / name)]
-    if taken:
-        demo_parser.error(
-            f"--out {_shown(arguments.out)} holds a folder named {taken[0]}, a file the demo "
-            "writes; move that folder away or give another --out"
-        )
     try:
         examples.demo(
             arguments.dataset,
@@ -181,6 +175,8 @@ def _run(argv: list[str]) -> int:
         )
     except ValueError as error:  # found before training: backprop.html would be too large
         demo_parser.error(_max_nodes_option(str(error)))
+    except IsADirectoryError as error:  # found before training: a folder where a file goes
+        demo_parser.error(str(error).replace("out=", "--out "))
     except OSError as error:  # the disk filled up
         where, why = _shown(error.filename or arguments.out), error.strerror or error
         print(f"microgradx demo: could not write {where}: {_one_line(str(why))}", file=sys.stderr)

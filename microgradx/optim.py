@@ -79,9 +79,8 @@ class Optimizer:
             with np.errstate(all="ignore"):
                 new = self.update(data, grad, reached)
             self._finite(new, "new value", params)
-            for name, x in vars(self).items():  # the state too (a huge gradient's square: inf)
-                if isinstance(x, np.ndarray):
-                    self._finite(x, name, self.params)
+            for name, x in self._state().items():  # (a huge gradient's square: inf)
+                self._finite(x, name, self.params)
         except BaseException:  # all or nothing: a refused (or interrupted) step leaves no trace
             self.load_state_dict(saved)
             raise
@@ -91,13 +90,13 @@ class Optimizer:
     def state_dict(self) -> dict[str, Array]:
         """A copy of the optimizer's state: every array it keeps (velocity, moments, step
         counts), one number per parameter, by name; `load_state_dict` puts it back."""
-        return {name: x.copy() for name, x in vars(self).items() if isinstance(x, np.ndarray)}
+        return {name: x.copy() for name, x in self._state().items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Put back a state that `state_dict()` gave: the same names, a NumPy array of one
         finite number per parameter in each (whole numbers >= 0 for step counts, numbers >= 0
         for sums and means of squares), all checked before anything is set."""
-        own = {name: x for name, x in vars(self).items() if isinstance(x, np.ndarray)}
+        own = self._state()
         if not isinstance(state, dict):
             got = type(state).__name__
             raise TypeError(
@@ -111,6 +110,10 @@ class Optimizer:
             _check_state(name, state[name], x)
         for name, x in own.items():
             x[...] = state[name]
+
+    def _state(self) -> dict[str, NDArray[Any]]:
+        """The arrays the optimizer keeps, one number per parameter each, by name (not copies)."""
+        return {name: x for name, x in vars(self).items() if isinstance(x, np.ndarray)}
 
     def _finite(self, numbers: Array, what: str, params: list[Value]) -> None:
         if not np.all(np.isfinite(numbers)):

@@ -123,7 +123,6 @@ def test_the_command_line_calls_only_the_public_library() -> None:
         "examples.ACTIVATIONS",
         "examples.DATASETS",
         "examples.OPTIMIZERS",
-        "examples.OUTPUTS",
         "examples.demo",
         "examples.neuron",
         "viz.COLORS",
