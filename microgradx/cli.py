@@ -141,6 +141,10 @@ def _run(argv: list[str]) -> int:
     )
     graph_parser.add_argument("--max-nodes", type=_whole_number, default=500, help=max_nodes_help)
     graph_parser.formula_among = argv[argv.index("graph") + 1 :] if "graph" in argv else ()
+    options = [a.split("=")[0] for a in argv[: _end_of_options(argv)] if a.startswith("--")]
+    twice = [o for o in dict.fromkeys(options) if options.count(o) > 1 and o != "--at"]
+    if twice:  # argparse would keep the last silently (--at is checked per variable)
+        parser.error(f"{twice[0]} is given twice; give it once")
     arguments = parser.parse_args(argv)
     if arguments.command == "neuron":
         examples.neuron()
@@ -319,6 +323,11 @@ def _unwritable(folder: Path, make: bool = False, name: str = "microgradx") -> s
         missing = isinstance(error, FileNotFoundError) and not make
         how = "does not exist" if missing else "cannot be written"
         return f"{how} ({error.strerror or error})"
+
+
+def _end_of_options(argv: list[str]) -> int:
+    """Where the options end: at "--" (a formula after it may start with --), else the end."""
+    return argv.index("--") if "--" in argv else len(argv)
 
 
 def _max_nodes_option(message: str) -> str:

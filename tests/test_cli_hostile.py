@@ -399,3 +399,21 @@ def test_random_graph_command_lines(formula: str, words: list[str], suffix: str)
             assert set(lines[2].strip()) == {"^"} and "Traceback" not in error
         else:
             one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["demo", "--epochs", "3", "--epochs", "5"], "--epochs"),
+        (["demo", "--seed=1", "--seed", "2"], "--seed"),
+        (["graph", "x", "--at", "x=1", "--out", "a.svg", "--out", "b.svg"], "--out"),
+    ],
+)
+def test_an_option_given_twice_is_refused_by_name(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    message = capsys.readouterr().err
+    assert exit_.value.code == 2 and message.count("\n") == 1
+    assert f"{option} is given twice; give it once" in message
