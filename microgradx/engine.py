@@ -88,8 +88,9 @@ UNREACHED = Unreached()
 class Value:
     """A number (or a batch of numbers) in a computation graph, with its gradient."""
 
-    # Two slots hold the inputs instead of a tuple: one garbage-collected object per node
-    # rather than two, which halves the work Python's cycle collector does on a big graph.
+    # Two slots hold one or two inputs instead of a tuple: one garbage-collected object per
+    # node rather than two, which halves the work Python's cycle collector does on a big
+    # graph. (A row of three or more inputs, a weighted sum, keeps its tuple in the second.)
     __slots__ = ("__weakref__", "_a", "_b", "data", "grad", "label", "op", "scope")
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
 
@@ -109,8 +110,8 @@ class Value:
         self.grad: Any = UNREACHED  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
         self.op: Op | None = op  # the row of the op table that made it; None for an input
-        self._a: Value | None = parents[0] if parents else None  # its first input
-        self._b: Any = parents[1] if len(parents) == 2 else parents[1:] or None  # the others
+        self._a: Value | None = parents[0] if parents else None  # its first input; the second
+        self._b: Any = parents[1] if len(parents) == 2 else parents if len(parents) > 2 else None
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -118,7 +119,7 @@ class Value:
         a, b = self._a, self._b
         if b is None:
             return () if a is None else (a,)
-        return (a, *b) if b.__class__ is tuple else (a, b)  # type: ignore[arg-type,return-value]
+        return b if b.__class__ is tuple else (a, b)  # (a row of three or more: all of them)
 
     @property
     def _prev(self) -> set[Value]:
@@ -219,6 +220,29 @@ def record(op: Op, parents: tuple[Value, ...]) -> Value:
     return node
 
 
+def record_each(op: Op, inputs: Sequence[tuple[Value, ...]], scopes: Sequence[Any]) -> list[Value]:
+    """[record(op, parents) for parents in inputs], node i in scopes[i] (a neuron's Scope):
+    the same nodes, computed together where the row can (its forward_each: a layer's weighted
+    sums as one matrix product, its activations as one NumPy call). Elsewhere, and wherever
+    something is wrong (inf or nan, sizes), one at a time: record's checks and errors."""
+    block = None
+    if op.forward_each is not None and len(inputs) > 1:
+        try:
+            block = op.forward_each([[parent.data for parent in each] for each in inputs])
+            if block is not None and not block.ravel().dot(block.ravel()) < math.inf:
+                block = None  # an inf or nan: record finds it and names it
+        except (ops.OutsideDomain, ArithmeticError, ValueError, RuntimeWarning):
+            block = None  # record says what, one node at a time
+    nodes = []
+    for i, parents in enumerate(inputs):
+        node = record(op, parents) if block is None else _new(Value)
+        if block is not None:
+            _build(node, block[i], (), "", "", op, parents)  # as record builds it
+        node.scope = scopes[i]
+        nodes.append(node)
+    return nodes
+
+
 def _several_batches(op: Op, parents: tuple[Value, ...]) -> bool:
     """Do two or more inputs hold batches? (They must be of one size: NumPy would pair one
     example with n. A weighted sum checks its own.)"""
@@ -278,11 +302,16 @@ def backpropagate(
                 for parent, local_grad, contribution in zip(parents, walked, contributions):
                     if not stacked:  # (a stacked row's contributions are computed at once)
                         contribution = local_grad * upstream
-                    if contribution.__class__ is not float and parent.data.__class__ is float:
-                        contribution = _batch_total(contribution)  # a float met a batch
+                        if contribution.__class__ is not float and parent.data.__class__ is float:
+                            contribution = _batch_total(contribution)  # a float met a batch
                     before = grads.get(parent)
-                    after = contribution if before is None else before + contribution
-                    grads[parent] = after
+                    if before is None:
+                        after = grads[parent] = contribution
+                    elif before.__class__ is np.ndarray and on_edge is None:
+                        before += contribution  # in place: an array backward made, seen only here
+                        after = before
+                    else:
+                        after = grads[parent] = before + contribution
                     if on_edge is not None:
                         edge = (node, upstream, parent, local_grad, contribution, after)
                         on_edge(Edge(*edge, accumulated=before is not None))
@@ -336,10 +365,10 @@ def _rows(contributions: Any, parents: tuple[Value, ...]) -> list[Any]:
     """Each input's contribution from one array, a row per input (a weighted sum on a batch
     sends all of them in a few NumPy calls): a float input gets its row summed over the batch."""
     try:
-        rows: list[Any] = contributions.sum(axis=1).tolist()
+        rows: list[Any] = np.add.reduce(contributions, axis=1).tolist()
     except FloatingPointError:  # an overflow, perhaps only in a batch input's sum (not used)
         with np.errstate(over="ignore", invalid="ignore"):
-            rows = contributions.sum(axis=1).tolist()
+            rows = np.add.reduce(contributions, axis=1).tolist()
         if any(p.data.__class__ is float and r - r != 0.0 for p, r in zip(parents, rows)):
             raise
     for i, parent in enumerate(parents):

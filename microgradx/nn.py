@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from microgradx import checks, ops
-from microgradx.engine import UNREACHED, Value, record
+from microgradx.engine import UNREACHED, Value, record, record_each
 from microgradx.errors import NUMBERS
 from microgradx.files import destination, open_regular, write_text
 from microgradx.recording import LAYER, MODEL, NEURON, Scope, scope
@@ -315,13 +315,22 @@ class Layer(Module):
     def forward(self, x: Any) -> list[Value]:
         """Every neuron's output, as a list (dropout applied in training mode)."""
         inputs = _inputs(x, self.nin, type(self).__name__)
-        with scope(self.scope):
-            if self.norm is None:
-                outputs = [neuron.forward(inputs) for neuron in self.neurons]
-            else:  # weighted sums, normalized over the batch, then each neuron's activation
-                sums = [neuron.pre_activation(inputs) for neuron in self.neurons]
-                normalized = self.norm.forward(sums)
-                outputs = [neuron.activated(z) for neuron, z in zip(self.neurons, normalized)]
+        neurons, scopes = self.neurons, [neuron.scope for neuron in self.neurons]
+        with scope(self.scope):  # each neuron's nodes in its scope, as neuron.forward makes them
+            if self.neurons[0].expanded:
+                sums = [neuron.pre_activation(inputs) for neuron in neurons]
+            else:  # on a batch, the layer's weighted sums in one matrix product
+                weights = [(*neuron.w, *inputs, neuron.b) for neuron in neurons]
+                sums = record_each(ops.weighted_sum(self.nin), weights, scopes)
+            if self.norm is not None:  # normalized over the batch, before the activation
+                sums = self.norm.forward(sums)
+            if self.activation == "linear":
+                outputs = [neuron.activated(z) for neuron, z in zip(neurons, sums)]
+            else:
+                row = ACTIVATION_ROWS[self.activation]
+                outputs = record_each(row, [(z,) for z in sums], scopes)
+                for neuron, out in zip(neurons, outputs):
+                    out.label = neuron.name or out.label  # named after the neuron (activated)
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout  # inverted dropout: survivors are scaled by 1/keep
             for i, (neuron, out) in enumerate(zip(self.neurons, outputs)):

@@ -28,6 +28,7 @@ Interval = tuple[float, float]
 ALL: Interval = (-math.inf, math.inf)
 POSITIVE: Interval = (0.0, math.inf)
 EXP_MAX = math.log(sys.float_info.max)  # exp(x) overflows a float beyond this
+FLOAT = np.dtype(np.float64)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the inputs in an op's maths: a, b (custom ops: c, ...)
 
 
@@ -53,6 +54,9 @@ class Op(str):
     # tanh({0})²"; "" where maths says only ∂f/∂a), unless the row gives it (a weighted sum's
     # letters are not its inputs: ∂out/∂w1 is "{n}", its x1)
     short: str = ""  # what pictures call its unnamed results (z: z1, z2); "" for its name
+    forward_each: Function | None = None  # the outputs of several nodes of this row at once,
+    # from a list of their inputs' data: a 2-D array, one row per node (None where it cannot,
+    # and then the engine computes them one at a time): a layer's weighted sums, activations
 
     def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
                 **fields: Any) -> Op:  # fmt: skip
@@ -170,6 +174,17 @@ def _relu(a: Any) -> Any:
     return (0.0 if a <= 0 else a) if isinstance(a, float) else np.maximum(a, 0.0)  # nan stays nan
 
 
+def elementwise(forward: Function) -> Function:
+    """forward_each of a row that works number by number: forward once on the stacked batches
+    (None unless every node has one batch input of the same size)."""
+
+    def forward_each(inputs: list[list[Any]]) -> Any:
+        block = np.array([data for (data,) in inputs])
+        return forward(block) if block.ndim == 2 and block.dtype == FLOAT else None
+
+    return forward_each
+
+
 def _reduce(method: str) -> Callable[[Any], Any]:
     """sum or mean over a batch, as one number; a single number is its own sum and mean (the
     ufunc called from here, so that NumPy's overflow warning is the engine's to replace)"""
@@ -216,6 +231,8 @@ SUM = Op("sum", _reduce("sum"), lambda a, out: (ones_like(a),), ("Σᵢ aᵢ", "
 MEAN = Op("mean", _reduce("mean"), lambda a, out: (ones_like(a) / batch_size(a),),
           ("(1/n) Σᵢ aᵢ", "1/n"), reduces=True)
 # fmt: on
+for _row in (NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, RELU, SOFTSIGN, SIN, COS):
+    _row.forward_each = elementwise(_row.forward)
 
 ROWS = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, SOFTSIGN, RELU,
         SIN, COS)  # fmt: skip
@@ -247,7 +264,7 @@ def leaky_relu(slope: float = 0.01) -> Op:
     maths = (f"a if a > 0, else {slope:g} · a", f"1 if a > 0, else {slope:g}")
     return Op(f"leaky_relu({slope:g})", forward, grads, maths, name="leaky_relu",
               notation=f"leaky_relu({{0}}, {slope:g})", kinks=(0.0,), init="he",
-              params=(slope,))  # fmt: skip
+              params=(slope,), forward_each=elementwise(forward))  # fmt: skip
 
 
 @lru_cache(maxsize=256)
@@ -276,12 +293,22 @@ def weighted_sum(n: int) -> Op:
         stacked[-1] = 1.0  # ∂out/∂b
         return stacked
 
+    def forward_each(inputs: list[list[Any]]) -> Any:  # neurons that see the same inputs x:
+        xs = inputs[0][n:-1]  # one matrix product, W (neurons, n) @ X (n, batch size) + b
+        if any(not all(map(operator.is_, each[n:-1], xs)) for each in inputs[1:]):
+            return None
+        W, X = np.array([each[:n] for each in inputs]), np.array(xs)
+        b = np.array([each[-1] for each in inputs])
+        if (W.ndim, X.ndim, b.ndim) != (2, 2, 1) or {W.dtype, X.dtype, b.dtype} != {FLOAT}:
+            return None  # w and b numbers, x batches of one size, else one node at a time
+        return W @ X + b[:, None]
+
     terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
     maths = ("b + Σᵢ wᵢ·xᵢ", *(f"{v}{i + 1}" for v in "xw" for i in range(n)), "1")  # ∂/∂wi = xi
     rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
               notation=f"{terms} + {{{2 * n}}}", method="", params=(n,), checks_batches=True,
-              grad_notation=rules, short="z")  # fmt: skip
+              grad_notation=rules, short="z", forward_each=forward_each)  # fmt: skip
 
 
 def _stack(values: tuple[Any, ...]) -> Any:
