@@ -636,6 +636,8 @@ def _parameters_in(value: Any, name: str, found: list[tuple[str, Value]]) -> Non
 def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     """One example (a sequence of nin numbers or Values) or a batch (array (batch, nin)), as a
     list of nin Values: numbers become inputs x1, x2, ...; a batch gives one column each."""
+    if x.__class__ is list and len(x) == nin and set(map(type, x)) == {Value}:
+        return x  # a layer's outputs, as the next layer gets them
     if isinstance(x, np.ndarray) and x.ndim > 2:
         raise ValueError(f"{who} takes a batch as a 2-D array (batch, {nin}); got shape {x.shape}")
     if isinstance(x, np.ndarray) and x.ndim == 2:
