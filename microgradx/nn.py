@@ -273,6 +273,10 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons that all see the same inputs; dropout (in training mode) on its outputs.
 
+    On a batch, the layer records its neurons' nodes together (`engine.record_each`): the
+    weighted sums as one matrix product, the activations as one NumPy call. They are the nodes
+    each neuron records alone (the same inputs, scopes and labels; the sums to float rounding).
+
     With batch_norm=True a `BatchNorm` (`self.norm`) normalizes the neurons' weighted sums
     over the batch before their activation: act(BatchNorm(b + Σ wᵢ·xᵢ)). (Subtracting the
     batch mean cancels b, so in training it gets no gradient: β shifts instead. b is kept, so
