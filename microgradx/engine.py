@@ -13,6 +13,7 @@ can group nodes by what the code was doing, never by their labels.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import operator
 import threading
@@ -91,7 +92,7 @@ class Value:
     # Two slots hold one or two inputs instead of a tuple: one garbage-collected object per
     # node rather than two, which halves the work Python's cycle collector does on a big
     # graph. (A row of three or more inputs, a weighted sum, keeps its tuple in the second.)
-    __slots__ = ("__weakref__", "_a", "_b", "data", "grad", "label", "op", "scope")
+    __slots__ = ("__weakref__", "_a", "_b", "_together", "data", "grad", "label", "op", "scope")
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
 
     def __init__(self, data: Any, _children: Any = (), _op: str = "", label: str = "",
@@ -112,6 +113,7 @@ class Value:
         self.op: Op | None = op  # the row of the op table that made it; None for an input
         self._a: Value | None = parents[0] if parents else None  # its first input; the second
         self._b: Any = parents[1] if len(parents) == 2 else parents if len(parents) > 2 else None
+        self._together: object | None = None  # one mark on the nodes record_each made at once
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -233,12 +235,13 @@ def record_each(op: Op, inputs: Sequence[tuple[Value, ...]], scopes: Sequence[An
                 block = None  # an inf or nan: record finds it and names it
         except (ops.OutsideDomain, ArithmeticError, ValueError, RuntimeWarning):
             block = None  # record says what, one node at a time
+    mark = object() if block is not None and op.local_grads_each is not None else None
     nodes = []
     for i, parents in enumerate(inputs):
         node = record(op, parents) if block is None else _new(Value)
         if block is not None:
             _build(node, block[i], (), "", "", op, parents)  # as record builds it
-        node.scope = scopes[i]
+        node.scope, node._together = scopes[i], mark  # (backward takes them together)
         nodes.append(node)
     return nodes
 
@@ -280,44 +283,136 @@ def backpropagate(
     """
     grads: dict[Value, Any] = {root: upstream}
     walk = reversed(topological_order(root, inputs=False)) if order is None else order
+    groups: dict[int, Group] = {}
+    if on_edge is None and not create_graph:  # nodes recorded together go back together
+        walk = list(walk)
+        groups = _groups(walk)
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         for node in walk:
-            if (op := node.op) is None:
+            if node.op is None:
                 continue  # an input root: nothing to pass back
-            upstream, parents = grads[node], node.parents
-            try:
-                stacked = False
-                if create_graph:
-                    local_grads = op.local_grads(*parents, node)
-                elif len(parents) == 2:
-                    local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
-                elif len(parents) == 1:
-                    local_grads = op.local_grads(parents[0].data, node.data)
-                else:  # n inputs: the row may send one array, a row per input
-                    local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-                    stacked = local_grads.__class__ is np.ndarray
-                contributions = _rows(local_grads * upstream, parents) if stacked else parents
-                # a stacked row's own rows are read only by on_edge (no array view per edge)
-                walked = contributions if stacked and on_edge is None else local_grads
-                for parent, local_grad, contribution in zip(parents, walked, contributions):
-                    if not stacked:  # (a stacked row's contributions are computed at once)
-                        contribution = local_grad * upstream
-                        if contribution.__class__ is not float and parent.data.__class__ is float:
-                            contribution = _batch_total(contribution)  # a float met a batch
-                    before = grads.get(parent)
-                    if before is None:
-                        after = grads[parent] = contribution
-                    elif before.__class__ is np.ndarray and on_edge is None:
-                        before += contribution  # in place: an array backward made, seen only here
-                        after = before
+            group = groups.get(id(node._together)) if node._together is not None else None
+            if group is not None and node is not group.members[-1]:
+                continue  # it goes back with the last of its group, when all have their grad
+            together = _together(group, grads) if group is not None else None
+            for unit in group.members if group and together is None else [node]:
+                try:
+                    if together is not None:  # the group's inputs and their contributions
+                        _chain_rule(grads, node, None, together, None)
                     else:
-                        after = grads[parent] = before + contribution
-                    if on_edge is not None:
-                        edge = (node, upstream, parent, local_grad, contribution, after)
-                        on_edge(Edge(*edge, accumulated=before is not None))
-            except ArithmeticError as error:
-                raise errors.not_finite_backward(node, error) from None
+                        upstream = grads[unit]
+                        walked = _local(unit, upstream, create_graph, on_edge)
+                        _chain_rule(grads, unit, upstream, walked, on_edge)
+                except ArithmeticError as error:
+                    raise errors.not_finite_backward(unit, error) from None
     return grads
+
+
+def _chain_rule(grads: dict[Value, Any], node: Value, upstream: Any, walked: tuple[Any, ...],
+                on_edge: Callable[[Edge], object] | None) -> None:  # fmt: skip
+    """For every edge from node to an input: input.grad += local_grad × upstream (walked: the
+    inputs, their local derivatives, and the contributions already multiplied, if they are)."""
+    parents, local_grads, contributions, stacked = walked
+    for parent, local_grad, contribution in zip(parents, local_grads, contributions):
+        if not stacked:  # (a stacked row's contributions are computed at once)
+            contribution = local_grad * upstream
+            if contribution.__class__ is not float and parent.data.__class__ is float:
+                contribution = _batch_total(contribution)  # a float met a batch
+        before = grads.get(parent)
+        if before is None:
+            after = grads[parent] = contribution
+        elif before.__class__ is np.ndarray and on_edge is None:
+            before += contribution  # in place: an array backward made, seen only here
+            after = before
+        else:
+            after = grads[parent] = before + contribution
+        if on_edge is not None:
+            edge = (node, upstream, parent, local_grad, contribution, after)
+            on_edge(Edge(*edge, accumulated=before is not None))
+
+
+Group = namedtuple("Group", "members columns shared")
+"""Nodes that one record_each made and backward takes together (a layer's weighted sums):
+the members in the walk's order; for each input position, the input of every member; and
+the positions where one input is shared by all (the layer's x; each other input is a number
+of its member's own, such as its weights)."""
+
+
+def _groups(walk: list[Value]) -> dict[int, Group]:
+    """The groups in a walk: two or more nodes with one mark, whose every input is shared by
+    all of them or is an input node holding a number of one member's own (so none of their
+    inputs comes in the walk before the last of them, and each gets its gradient then)."""
+    found: dict[int, list[Value]] = {}
+    for node in walk:
+        if node._together is not None:
+            found.setdefault(id(node._together), []).append(node)
+    groups = {}
+    for key, members in found.items():
+        if len(members) > 1:
+            columns = list(zip(*[member.parents for member in members]))
+            shared = [i for i, c in enumerate(columns) if c[0] is c[1] and c.count(c[0]) == len(c)]
+            own = [c for i, c in enumerate(columns) if i not in shared]
+            own = list(itertools.chain.from_iterable(own))  # each member's own inputs
+            if not any(map(_op, own)) and set(map(type, map(_data, own))) <= {float}:
+                groups[key] = Group(members, columns, shared)
+    return groups
+
+
+_op, _data = operator.attrgetter("op"), operator.attrgetter("data")
+
+
+def _together(group: Group, grads: dict[Value, Any]) -> tuple[Any, ...] | None:
+    """A group's inputs, each with its contribution: the row's local derivatives of every
+    member at once (local_grads_each) times each member's upstream, summed over the batch for
+    a number; an input all members share gets the sum of theirs. None where the row cannot or
+    a number is not finite (then the members go one at a time, and the error names the node)."""
+    members, columns, shared = group
+    op = members[0].op
+    assert op is not None and op.local_grads_each is not None
+    try:
+        upstreams = np.array([grads[member] for member in members])  # (members, batch size)
+        local = op.local_grads_each([[p.data for p in m.parents] for m in members])
+        if local is None or upstreams.shape != local.shape[::2]:
+            return None
+        sums = np.matmul(local, upstreams[:, :, None])[:, :, 0]  # each member's, each input's
+        totals = np.einsum("kib,kb->ib", local[:, shared], upstreams)  # shared: all members'
+        if not (np.isfinite(sums).all() and np.isfinite(totals).all()):
+            return None
+    except (FloatingPointError, ValueError):
+        return None
+    parents: list[Any] = []
+    contributions: list[Any] = []
+    by_input = sums.T.tolist()
+    for i, column in enumerate(columns):
+        if i in shared:
+            parents.append(column[0])
+            total = totals[shared.index(i)]
+            contributions.append(float(total.sum()) if column[0].data.__class__ is float else total)
+        else:
+            parents += column
+            contributions += by_input[i]
+    return parents, contributions, contributions, True
+
+
+def _local(node: Value, upstream: Any, create_graph: bool, on_edge: Any) -> tuple[Any, ...]:
+    """A node's inputs, what the walk shows of each edge (its local derivative), the
+    contributions if the row sent them stacked (else the inputs: computed edge by edge), and
+    whether it did."""
+    op, parents = node.op, node.parents
+    assert op is not None
+    if create_graph:
+        local_grads = op.local_grads(*parents, node)
+    elif len(parents) == 2:
+        local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
+    elif len(parents) == 1:
+        local_grads = op.local_grads(parents[0].data, node.data)
+    else:  # n inputs: the row may send one array, a row per input
+        local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
+        if local_grads.__class__ is np.ndarray:  # every contribution at once
+            contributions = _rows(local_grads * upstream, parents)
+            # a stacked row's own rows are read only by on_edge (no array view per edge)
+            return parents, contributions if on_edge is None else local_grads, contributions, True
+    return parents, local_grads, parents, False
 
 
 def _in_words(edge: Edge, i: int) -> str:

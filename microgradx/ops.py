@@ -57,6 +57,8 @@ class Op(str):
     forward_each: Function | None = None  # the outputs of several nodes of this row at once,
     # from a list of their inputs' data: a 2-D array, one row per node (None where it cannot,
     # and then the engine computes them one at a time): a layer's weighted sums, activations
+    local_grads_each: Function | None = None  # the local derivatives of the nodes forward_each
+    # made, from the same list: an array (nodes, inputs, batch size), or None where it cannot
 
     def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
                 **fields: Any) -> Op:  # fmt: skip
@@ -303,12 +305,23 @@ def weighted_sum(n: int) -> Op:
             return None  # w and b numbers, x batches of one size, else one node at a time
         return W @ X + b[:, None]
 
+    def grads_each(inputs: list[list[Any]]) -> Any:  # the neurons forward_each summed
+        W, X = np.array([each[:n] for each in inputs]), np.array(inputs[0][n:-1])
+        if W.ndim != 2 or X.ndim != 2:
+            return None
+        stacked = np.empty((len(inputs), 2 * n + 1, X.shape[1]))  # (neurons, inputs, batch)
+        stacked[:, :n] = X  # ∂out/∂wi = xi, the same x for every neuron
+        stacked[:, n:-1] = W[:, :, None]  # ∂out/∂xi = wi, each neuron's own
+        stacked[:, -1] = 1.0  # ∂out/∂b
+        return stacked
+
     terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
     maths = ("b + Σᵢ wᵢ·xᵢ", *(f"{v}{i + 1}" for v in "xw" for i in range(n)), "1")  # ∂/∂wi = xi
     rules = (*(f"{{{n + i}}}" for i in range(n)), *(f"{{{i}}}" for i in range(n)), "1")
     return Op("Σ w·x + b", forward, grads, maths, name="weighted_sum", arity=2 * n + 1,
               notation=f"{terms} + {{{2 * n}}}", method="", params=(n,), checks_batches=True,
-              grad_notation=rules, short="z", forward_each=forward_each)  # fmt: skip
+              grad_notation=rules, short="z", forward_each=forward_each,
+              local_grads_each=grads_each)  # fmt: skip
 
 
 def _stack(values: tuple[Any, ...]) -> Any:

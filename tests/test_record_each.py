@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from microgradx import Value, nn, no_grad, ops
-from microgradx.engine import record, record_each, topological_order
+from microgradx import Value, engine, nn, no_grad, ops
+from microgradx.engine import UNREACHED, backpropagate, record, record_each, topological_order
 from microgradx.recording import Scope
 
 ROWS_EACH = [row for row in ops.OPS.values() if row.forward_each is not None]
@@ -187,3 +187,96 @@ def test_after_backward_no_two_nodes_share_a_gradient_array(
     for node in topological_order(loss):
         expected = 2 * first[id(node)] if node.op is None else first[id(node)]
         assert np.allclose(node.grad, expected, rtol=1e-12, atol=0)
+
+
+# --- backward takes a layer's weighted sums together --------------------------------------
+
+
+def walked_one_by_one(root: Value) -> dict[Value, Any]:
+    """Every gradient as the walk gives it edge by edge (a callback turns groups off: the
+    pictures see every edge with its own local derivative)."""
+    return backpropagate(root, on_edge=lambda edge: None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    nouts=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    activation=st.sampled_from(nn.ACTIVATIONS),
+    size=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_backward_takes_a_layers_sums_together_and_gives_every_gradient_of_one_by_one(
+    nouts: list[int], activation: str, size: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    model = nn.MLP(3, nouts, activation=activation, rng=rng)
+    model.load_state_dict({name: float(rng.normal()) for name in model.state_dict()})
+    out = model(rng.normal(0, 2, (size, 3)))
+    outputs = out if isinstance(out, list) else [out]
+    loss = sum(((k + 1.0) * o * o for k, o in enumerate(outputs)), Value(0.0)).mean()
+    walk = list(reversed(topological_order(loss, inputs=False)))
+    groups = engine._groups(walk)
+    assert len(groups) == sum(nout > 1 for nout in nouts[:-1]) + (nouts[-1] > 1)
+    together, alone = backpropagate(loss), walked_one_by_one(loss)
+    assert together.keys() == alone.keys()
+    for node, grad in alone.items():
+        assert type(together[node]) is type(grad)
+        assert np.allclose(together[node], grad, rtol=1e-10, atol=1e-12), node
+
+
+def test_a_group_whose_members_are_not_all_used_leaves_the_others_unreached() -> None:
+    rng = np.random.default_rng(1)
+    layer = nn.Layer(2, 3, activation="tanh", rng=rng)
+    first, _, third = layer.forward(rng.normal(size=(4, 2)))
+    loss = (first * third).sum()
+    assert len(engine._groups(list(reversed(topological_order(loss, inputs=False))))) == 1
+    alone = walked_one_by_one(loss)
+    layer.zero_grad()
+    loss.backward()
+    for name, p in layer.named_parameters():
+        if ".1." in f".{name}":  # the second neuron: nothing reaches it
+            assert p.grad is UNREACHED and p not in alone
+        else:
+            assert np.isclose(p.grad, alone[p], rtol=1e-12, atol=1e-15)
+
+
+def test_nodes_whose_own_inputs_are_computed_are_not_taken_together() -> None:
+    """Weights that are themselves results (v * 2) could be walked before the last member:
+    such nodes go back one at a time."""
+    row, x = ops.weighted_sum(1), Value(np.arange(3.0), label="x")
+    v = [Value(1.5), Value(-0.5)]
+    inputs = [(v[0] * 2.0, x, Value(0.1)), (v[1] * 2.0, x, Value(0.2))]
+    nodes = record_each(row, inputs, [Scope("a"), Scope("b")])
+    loss = (nodes[0] * nodes[1]).sum()
+    assert engine._groups(list(reversed(topological_order(loss, inputs=False)))) == {}
+    grads = backpropagate(loss)
+    assert np.isclose(grads[v[0]], walked_one_by_one(loss)[v[0]], rtol=1e-12)
+    expected = 2.0 * float((x.data * nodes[1].data).sum())  # ∂/∂v0 of Σ (2 v0 x + .1)·z1
+    assert np.isclose(grads[v[0]], expected, rtol=1e-12)
+
+
+def test_a_group_that_overflows_in_backward_says_what_one_node_at_a_time_says() -> None:
+    layer = nn.Layer(1, 2, activation="linear", rng=np.random.default_rng(0))
+    layer.load_state_dict({name: 1e300 if ".w" in name else 0.0 for name in layer.state_dict()})
+    z1, z2 = layer.forward(np.full((3, 1), 1e-300))  # each about 1: finite
+    loss = (z1 + z2).sum() * 1e300  # ∂loss/∂x = 1e300 · 1e300: not a float
+    with pytest.raises(FloatingPointError) as together:
+        loss.backward()
+    with pytest.raises(FloatingPointError) as alone:
+        walked_one_by_one(loss)
+    assert str(together.value) == str(alone.value)
+    assert "weighted_sum" in str(together.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 6), k=st.integers(1, 5), size=st.integers(1, 5), seed=st.integers(0, 99))
+def test_a_weighted_sums_local_grads_each_are_its_local_grads_node_by_node(
+    n: int, k: int, size: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    row, xs = ops.weighted_sum(n), [rng.normal(size=size) for _ in range(n)]
+    inputs = [[*rng.normal(size=n).tolist(), *xs, float(rng.normal())] for _ in range(k)]
+    stacked = row.local_grads_each(inputs)
+    assert stacked.shape == (k, 2 * n + 1, size)
+    for each, got in zip(inputs, stacked):
+        assert np.array_equal(got, row.local_grads(*each, row.forward(*each)))
