@@ -6,6 +6,8 @@ from the output back to the inputs, and for every edge adds
     parent.grad += local_grad * node.grad        (local_grad = ∂node/∂parent)
 
 The local derivatives come from the op table in `ops.py`; nothing here knows which op it is.
+Nodes that a layer records together (`record_each`: its weighted sums) go back together, when
+the walk reaches the last of them: the same products and sums, by matrix products.
 Every node also records the scope it was made in (a neuron, a layer, a loss), so that pictures
 can group nodes by what the code was doing, never by their labels.
 """

@@ -5,9 +5,11 @@ output (`forward`, called with plain floats or 1-D NumPy arrays), its local deri
 ∂out/∂input (`local_grads`, called with the inputs and the output) and the maths of both as
 short text, for captions and docs. The local derivatives use ordinary arithmetic, so they work
 on floats, on arrays and on `Value`s alike; that last case is what makes higher derivatives
-(`grad(grad(f))`) work. The engine applies the chain rule with these rows and never needs to
-know which op it is looking at; Value's methods, the formula parser, nn's activations, the
-Hypothesis strategies and the captions all read this table. It imports nothing of the package.
+(`grad(grad(f))`) work. A row may also compute several of its nodes at once (`forward_each`,
+`local_grads_each`: a layer's weighted sums as one matrix product). The engine applies the
+chain rule with these rows and never needs to know which op it is looking at; Value's methods,
+the formula parser, nn's activations, the Hypothesis strategies and the captions all read this
+table. It imports nothing of the package.
 """
 
 from __future__ import annotations
