@@ -93,8 +93,10 @@ class Value:
 
     # Two slots hold one or two inputs instead of a tuple: one garbage-collected object per
     # node rather than two, which halves the work Python's cycle collector does on a big
-    # graph. (A row of three or more inputs, a weighted sum, keeps its tuple in the second.)
-    __slots__ = ("__weakref__", "_a", "_b", "_together", "data", "grad", "label", "op", "scope")
+    # graph. A row of three or more inputs (a weighted sum) keeps its tuple in the second,
+    # and the first then holds the Mark record_each leaves on nodes it made together (or
+    # None): no ninth slot, which would make every node bigger.
+    __slots__ = ("__weakref__", "_a", "_b", "data", "grad", "label", "op", "scope")
     __array_ufunc__ = None  # so that `ndarray * Value` reaches Value.__rmul__
 
     def __init__(self, data: Any, _children: Any = (), _op: str = "", label: str = "",
@@ -113,9 +115,8 @@ class Value:
         self.grad: Any = UNREACHED  # d(output)/d(this node), filled in by backward()
         self.label: str = label  # a name for pictures and error messages ("" for none)
         self.op: Op | None = op  # the row of the op table that made it; None for an input
-        self._a: Value | None = parents[0] if parents else None  # its first input; the second
+        self._a: Any = parents[0] if 0 < len(parents) < 3 else None  # its first input (or Mark)
         self._b: Any = parents[1] if len(parents) == 2 else parents if len(parents) > 2 else None
-        self._together: object | None = None  # one mark on the nodes record_each made at once
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -237,15 +238,23 @@ def record_each(op: Op, inputs: Sequence[tuple[Value, ...]], scopes: Sequence[An
                 block = None  # an inf or nan: record finds it and names it
         except (ops.OutsideDomain, ArithmeticError, ValueError, RuntimeWarning):
             block = None  # record says what, one node at a time
-    mark = object() if block is not None and op.local_grads_each is not None else None
+    mark = Mark() if block is not None and op.local_grads_each is not None else None
     nodes = []
     for i, parents in enumerate(inputs):
         node = record(op, parents) if block is None else _new(Value)
         if block is not None:
             _build(node, block[i], (), "", "", op, parents)  # as record builds it
-        node.scope, node._together = scopes[i], mark  # (backward takes them together)
+        node.scope = scopes[i]
+        if mark is not None:  # (a row of 3 or more inputs: its first slot is free)
+            node._a = mark  # backward takes these nodes together
         nodes.append(node)
     return nodes
+
+
+class Mark:
+    """What record_each leaves on the nodes it made together (one Mark for all of them)."""
+
+    __slots__ = ()
 
 
 def _several_batches(op: Op, parents: tuple[Value, ...]) -> bool:
@@ -284,55 +293,53 @@ def backpropagate(
     upstream: the gradient root starts with (1.0: ∂root/∂root; _backward passes root.grad).
     """
     grads: dict[Value, Any] = {root: upstream}
-    walk = reversed(topological_order(root, inputs=False)) if order is None else order
-    groups: dict[int, Group] = {}
-    if on_edge is None and not create_graph:  # nodes recorded together go back together
-        walk = list(walk)
-        groups = _groups(walk)
+    marked: list[Value] = []  # nodes record_each made together, which go back together
+    walk: Any = topological_order(root, False, marked)[::-1] if order is None else order
+    if on_edge is None and not create_graph:
+        groups = _groups(marked[::-1] if order is None else walk)
+        walk = _taking_groups(walk, groups, grads) if groups else walk
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         for node in walk:
-            if node.op is None:
-                continue  # an input root: nothing to pass back
-            group = groups.get(id(node._together)) if node._together is not None else None
-            if group is not None and node is not group.members[-1]:
-                continue  # it goes back with the last of its group, when all have their grad
-            together = _together(group, grads) if group is not None else None
-            for unit in group.members if group and together is None else [node]:
-                try:
-                    if together is not None:  # the group's inputs and their contributions
-                        _chain_rule(grads, node, None, together, None)
-                    else:
-                        upstream = grads[unit]
-                        walked = _local(unit, upstream, create_graph, on_edge)
-                        _chain_rule(grads, unit, upstream, walked, on_edge)
-                except ArithmeticError as error:
-                    raise errors.not_finite_backward(unit, error) from None
+            try:
+                if (op := node.op) is None:
+                    if node.__class__ is not Together:
+                        continue  # an input root: nothing to pass back
+                    node, parents, contributions, _ = node  # a group's, summed already
+                    walked, stacked, upstream = contributions, True, None
+                else:
+                    upstream, parents, stacked = grads[node], node.parents, False
+                    if create_graph:
+                        local_grads = op.local_grads(*parents, node)
+                    elif len(parents) == 2:
+                        local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
+                    elif len(parents) == 1:
+                        local_grads = op.local_grads(parents[0].data, node.data)
+                    else:  # n inputs: the row may send one array, a row per input
+                        datas = [parent.data for parent in parents]
+                        local_grads = op.local_grads(*datas, node.data)
+                        stacked = local_grads.__class__ is np.ndarray
+                    contributions = _rows(local_grads * upstream, parents) if stacked else parents
+                    # a stacked row's own rows are read only by on_edge (no array view per edge)
+                    walked = contributions if stacked and on_edge is None else local_grads
+                for parent, local_grad, contribution in zip(parents, walked, contributions):
+                    if not stacked:  # (a stacked row's contributions are computed at once)
+                        contribution = local_grad * upstream
+                        if contribution.__class__ is not float and parent.data.__class__ is float:
+                            contribution = _batch_total(contribution)  # a float met a batch
+                    before = grads.get(parent)
+                    after = contribution if before is None else before + contribution
+                    grads[parent] = after
+                    if on_edge is not None:
+                        edge = (node, upstream, parent, local_grad, contribution, after)
+                        on_edge(Edge(*edge, accumulated=before is not None))
+            except ArithmeticError as error:
+                raise errors.not_finite_backward(node, error) from None
     return grads
 
 
-def _chain_rule(grads: dict[Value, Any], node: Value, upstream: Any, walked: tuple[Any, ...],
-                on_edge: Callable[[Edge], object] | None) -> None:  # fmt: skip
-    """For every edge from node to an input: input.grad += local_grad × upstream (walked: the
-    inputs, their local derivatives, and the contributions already multiplied, if they are)."""
-    parents, local_grads, contributions, stacked = walked
-    for parent, local_grad, contribution in zip(parents, local_grads, contributions):
-        if not stacked:  # (a stacked row's contributions are computed at once)
-            contribution = local_grad * upstream
-            if contribution.__class__ is not float and parent.data.__class__ is float:
-                contribution = _batch_total(contribution)  # a float met a batch
-        before = grads.get(parent)
-        if before is None:
-            after = grads[parent] = contribution
-        elif before.__class__ is np.ndarray and on_edge is None:
-            before += contribution  # in place: an array backward made, seen only here
-            after = before
-        else:
-            after = grads[parent] = before + contribution
-        if on_edge is not None:
-            edge = (node, upstream, parent, local_grad, contribution, after)
-            on_edge(Edge(*edge, accumulated=before is not None))
-
-
+Together = namedtuple("Together", "node parents contributions op")
+"""A group in the walk, at its last member: the group's inputs and their contributions (its
+op is None, so the walk's common path asks nothing more of a node)."""
 Group = namedtuple("Group", "members columns shared")
 """Nodes that one record_each made and backward takes together (a layer's weighted sums):
 the members in the walk's order; for each input position, the input of every member; and
@@ -346,8 +353,8 @@ def _groups(walk: list[Value]) -> dict[int, Group]:
     inputs comes in the walk before the last of them, and each gets its gradient then)."""
     found: dict[int, list[Value]] = {}
     for node in walk:
-        if node._together is not None:
-            found.setdefault(id(node._together), []).append(node)
+        if node._a.__class__ is Mark:
+            found.setdefault(id(node._a), []).append(node)
     groups = {}
     for key, members in found.items():
         if len(members) > 1:
@@ -363,7 +370,19 @@ def _groups(walk: list[Value]) -> dict[int, Group]:
 _op, _data = operator.attrgetter("op"), operator.attrgetter("data")
 
 
-def _together(group: Group, grads: dict[Value, Any]) -> tuple[Any, ...] | None:
+def _taking_groups(walk: list[Value], groups: dict[int, Group], grads: dict[Value, Any]) -> Any:
+    """The walk, each group taken when its last member comes: (that member, the group's
+    inputs, their contributions); its members one at a time where they cannot go together."""
+    for node in walk:
+        group = groups.get(id(node._a)) if node._a.__class__ is Mark else None
+        if group is None:
+            yield node
+        elif node is group.members[-1]:
+            together = _together(group, grads)
+            yield from group.members if together is None else [together]
+
+
+def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
     """A group's inputs, each with its contribution: the row's local derivatives of every
     member at once (local_grads_each) times each member's upstream, summed over the batch for
     a number; an input all members share gets the sum of theirs. None where the row cannot or
@@ -393,28 +412,7 @@ def _together(group: Group, grads: dict[Value, Any]) -> tuple[Any, ...] | None:
         else:
             parents += column
             contributions += by_input[i]
-    return parents, contributions, contributions, True
-
-
-def _local(node: Value, upstream: Any, create_graph: bool, on_edge: Any) -> tuple[Any, ...]:
-    """A node's inputs, what the walk shows of each edge (its local derivative), the
-    contributions if the row sent them stacked (else the inputs: computed edge by edge), and
-    whether it did."""
-    op, parents = node.op, node.parents
-    assert op is not None
-    if create_graph:
-        local_grads = op.local_grads(*parents, node)
-    elif len(parents) == 2:
-        local_grads = op.local_grads(parents[0].data, parents[1].data, node.data)
-    elif len(parents) == 1:
-        local_grads = op.local_grads(parents[0].data, node.data)
-    else:  # n inputs: the row may send one array, a row per input
-        local_grads = op.local_grads(*[parent.data for parent in parents], node.data)
-        if local_grads.__class__ is np.ndarray:  # every contribution at once
-            contributions = _rows(local_grads * upstream, parents)
-            # a stacked row's own rows are read only by on_edge (no array view per edge)
-            return parents, contributions if on_edge is None else local_grads, contributions, True
-    return parents, local_grads, parents, False
+    return Together(members[-1], parents, contributions, None)
 
 
 def _in_words(edge: Edge, i: int) -> str:
@@ -435,9 +433,12 @@ def _called(node: Value) -> str:
     return ops.operand(node.label or (node.op.name if node.op is not None else "input"))
 
 
-def topological_order(root: Value, inputs: bool = True) -> list[Value]:
+def topological_order(
+    root: Value, inputs: bool = True, marked: list[Value] | None = None
+) -> list[Value]:
     """Every node that root depends on, each after its parents, root last. No recursion.
-    inputs=False leaves out the input nodes but the root (backward has nothing to do there)."""
+    inputs=False leaves out the input nodes but the root (backward has nothing to do there).
+    marked: a list that gets the nodes record_each marked to go back together, in this order."""
     order: list[Value] = []
     visited: set[Value] = set()
     stack = [(root, root.op is None)]  # (node, are its parents in the order yet?)
@@ -449,6 +450,8 @@ def topological_order(root: Value, inputs: bool = True) -> list[Value]:
                     continue
                 visited.add(node)
             order.append(node)
+            if node._a.__class__ is Mark and marked is not None:
+                marked.append(node)
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
