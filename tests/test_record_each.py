@@ -2,8 +2,9 @@
 matrix product for the weighted sums, one NumPy call for the activations. The nodes must be
 the ones the neurons record one by one: the same data, rows, inputs, scopes, labels and
 gradients; where the row cannot (single numbers, mixed inputs) or something is wrong (inf,
-nan), one at a time, with record's own errors. Backward adds gradients in place: no two
-nodes may end up sharing a gradient array."""
+nan), one at a time, with record's own errors. Backward takes such nodes together (matrix
+products): every gradient must be the one the node-by-node walk gives, and no two nodes may
+end up sharing a gradient array."""
 
 from __future__ import annotations
 
@@ -169,8 +170,9 @@ def test_a_layer_that_overflows_says_what_one_neuron_alone_says(
 def test_after_backward_no_two_nodes_share_a_gradient_array(
     nouts: list[int], size: int, seed: int
 ) -> None:
-    """Backward adds into arrays in place: each must be its own (a second backward adds the
-    leaves' gradients again and leaves intermediate ones as they were)."""
+    """Gradients of a batch are arrays, some of them rows of one matrix product: each must be
+    its own (a second backward adds the leaves' gradients again and leaves intermediate ones
+    as they were)."""
     rng = np.random.default_rng(seed)
     model = nn.MLP(2, nouts, rng=rng)
     X = rng.normal(size=(size, 2))
