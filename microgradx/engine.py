@@ -245,8 +245,8 @@ def record_each(op: Op, inputs: Sequence[tuple[Value, ...]], scopes: Sequence[An
         if block is not None:
             _build(node, block[i], (), "", "", op, parents)  # as record builds it
         node.scope = scopes[i]
-        if mark is not None:  # (a row of 3 or more inputs: its first slot is free)
-            node._a = mark  # backward takes these nodes together
+        if mark is not None and node.op is not None:  # (not under no_grad: inputs then)
+            node._a = mark  # backward takes these nodes together (3+ inputs: a free slot)
         nodes.append(node)
     return nodes
 
@@ -296,6 +296,7 @@ def backpropagate(
     marked: list[Value] = []  # nodes record_each made together, which go back together
     walk: Any = topological_order(root, False, marked)[::-1] if order is None else order
     if on_edge is None and not create_graph:
+        walk = walk if order is None else list(order)  # (read twice: an iterator would not do)
         groups = _groups(marked[::-1] if order is None else walk)
         walk = _taking_groups(walk, groups, grads) if groups else walk
     with np.errstate(divide="raise", over="raise", invalid="raise"):
@@ -353,7 +354,7 @@ def _groups(walk: list[Value]) -> dict[int, Group]:
     inputs comes in the walk before the last of them, and each gets its gradient then)."""
     found: dict[int, list[Value]] = {}
     for node in walk:
-        if node._a.__class__ is Mark:
+        if node._a.__class__ is Mark and node.op is not None:
             found.setdefault(id(node._a), []).append(node)
     groups = {}
     for key, members in found.items():
@@ -397,7 +398,8 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
             return None
         sums = np.matmul(local, upstreams[:, :, None])[:, :, 0]  # each member's, each input's
         totals = np.einsum("kib,kb->ib", local[:, shared], upstreams)  # shared: all members'
-        if not (np.isfinite(sums).all() and np.isfinite(totals).all()):
+        numbers = totals.sum(axis=1).tolist()  # a shared number's: over the batch too
+        if not (np.isfinite(sums).all() and np.isfinite(numbers).all()):
             return None
     except (FloatingPointError, ValueError):
         return None
@@ -407,8 +409,8 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
     for i, column in enumerate(columns):
         if i in shared:
             parents.append(column[0])
-            total = totals[shared.index(i)]
-            contributions.append(float(total.sum()) if column[0].data.__class__ is float else total)
+            k = shared.index(i)
+            contributions.append(numbers[k] if column[0].data.__class__ is float else totals[k])
         else:
             parents += column
             contributions += by_input[i]

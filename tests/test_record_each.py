@@ -282,3 +282,39 @@ def test_a_weighted_sums_local_grads_each_are_its_local_grads_node_by_node(
     assert stacked.shape == (k, 2 * n + 1, size)
     for each, got in zip(inputs, stacked):
         assert np.array_equal(got, row.local_grads(*each, row.forward(*each)))
+
+
+def test_under_no_grad_a_layers_outputs_are_inputs_with_no_parents_and_no_mark() -> None:
+    """A target made under no_grad, then used in a loss: its nodes are inputs (a mark left on
+    them would read as a parent, and backward along a given order would group them)."""
+    model = nn.MLP(2, [3, 2], rng=np.random.default_rng(0))  # the last layer linear
+    X = np.random.default_rng(1).normal(size=(4, 2))
+    with no_grad():
+        target = model(X)
+    assert all(t.parents == () and t._prev == set() and t.op is None for t in target)
+    loss = sum(((o - t) * (o - t) for o, t in zip(model(X), target)), Value(0.0)).mean()
+    order = topological_order(loss)[::-1]  # a walk that holds the input nodes too
+    assert backpropagate(loss, order=order).keys() == walked_one_by_one(loss).keys()
+
+
+def test_an_order_given_as_an_iterator_is_walked_whole() -> None:
+    model = nn.MLP(2, [3, 1], rng=np.random.default_rng(0))
+    loss = model(np.ones((3, 2))).mean()
+    expected = walked_one_by_one(loss)
+    for order in (reversed(topological_order(loss)), iter(topological_order(loss)[::-1])):
+        grads = backpropagate(loss, order=order)
+        assert grads.keys() == expected.keys()
+
+
+def test_a_weight_every_neuron_shares_whose_gradient_overflows_is_named() -> None:
+    """Its gradient is the sum over the neurons and the batch: finite for each, not in all."""
+    layer = nn.Layer(2, 2, activation="linear", seed=0)
+    shared = layer.neurons[0].w[0]
+    layer.neurons[1].w[0] = shared  # one weight in both neurons
+    for neuron, b in zip(layer.neurons, (1.0, -1.0)):
+        neuron.w[1].data, neuron.b.data = 0.0, b
+    shared.data = 0.0
+    o1, o2 = layer.forward(np.array([[1.0, 0.0], [1.0, 0.0]]))
+    loss = (o1 * np.array([1e308, 0.0])).sum() + (o2 * np.array([0.0, 1e308])).sum()
+    with pytest.raises(FloatingPointError, match=r"the gradient of 'neurons\.0\.w1' is inf"):
+        loss.backward()
