@@ -405,11 +405,10 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
         return None
     parents: list[Any] = []
     contributions: list[Any] = []
-    by_input = sums.T.tolist()
+    by_input, at = sums.T.tolist(), {i: k for k, i in enumerate(shared)}
     for i, column in enumerate(columns):
-        if i in shared:
+        if (k := at.get(i)) is not None:  # one input for all: the sum of their contributions
             parents.append(column[0])
-            k = shared.index(i)
             contributions.append(numbers[k] if column[0].data.__class__ is float else totals[k])
         else:
             parents += column

@@ -321,7 +321,7 @@ class Layer(Module):
         inputs = _inputs(x, self.nin, type(self).__name__)
         neurons, scopes = self.neurons, [neuron.scope for neuron in self.neurons]
         with scope(self.scope):  # each neuron's nodes in its scope, as neuron.forward makes them
-            if self.neurons[0].expanded:
+            if neurons[0].expanded:
                 sums = [neuron.pre_activation(inputs) for neuron in neurons]
             else:  # on a batch, the layer's weighted sums in one matrix product
                 weights = [(*neuron.w, *inputs, neuron.b) for neuron in neurons]
