@@ -341,11 +341,11 @@ def backpropagate(
 Together = namedtuple("Together", "node parents contributions op")
 """A group in the walk, at its last member: the group's inputs and their contributions (its
 op is None, so the walk's common path asks nothing more of a node)."""
-Group = namedtuple("Group", "members columns shared")
+Group = namedtuple("Group", "members own shared parents")
 """Nodes that one record_each made and backward takes together (a layer's weighted sums):
-the members in the walk's order; for each input position, the input of every member; and
-the positions where one input is shared by all (the layer's x; each other input is a number
-of its member's own, such as its weights)."""
+the members in the walk's order; the input positions where each member has a number of its
+own (its weights) and those where one input is shared by all (the layer's x); the inputs:
+the own ones position by position, then the shared ones."""
 
 
 def _groups(walk: list[Value]) -> dict[int, Group]:
@@ -361,10 +361,10 @@ def _groups(walk: list[Value]) -> dict[int, Group]:
         if len(members) > 1:
             columns = list(zip(*[member.parents for member in members]))
             shared = [i for i, c in enumerate(columns) if c[0] is c[1] and c.count(c[0]) == len(c)]
-            own = [c for i, c in enumerate(columns) if i not in shared]
-            own = list(itertools.chain.from_iterable(own))  # each member's own inputs
-            if not any(map(_op, own)) and set(map(type, map(_data, own))) <= {float}:
-                groups[key] = Group(members, columns, shared)
+            own = sorted(set(range(len(columns))).difference(shared))
+            mine = list(itertools.chain.from_iterable(columns[i] for i in own))
+            if not any(map(_op, mine)) and set(map(type, map(_data, mine))) == {float}:
+                groups[key] = Group(members, own, shared, mine + [columns[i][0] for i in shared])
     return groups
 
 
@@ -385,35 +385,49 @@ def _taking_groups(walk: list[Value], groups: dict[int, Group], grads: dict[Valu
 
 def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
     """A group's inputs, each with its contribution: the row's local derivatives of every
-    member at once (local_grads_each) times each member's upstream, summed over the batch for
-    a number; an input all members share gets the sum of theirs. None where the row cannot or
-    a number is not finite (then the members go one at a time, and the error names the node)."""
-    members, columns, shared = group
+    member at once (local_grads_each) times each member's upstream; summed over the batch for
+    an own input holding a number; an input all members share gets the sum of theirs. None
+    where the row cannot or a number is not finite (then the members go one at a time, and
+    an error names the node)."""
+    members, own, shared, parents = group
     op = members[0].op
     assert op is not None and op.local_grads_each is not None
     try:
         upstreams = np.array([grads[member] for member in members])  # (members, batch size)
-        local = op.local_grads_each([[p.data for p in m.parents] for m in members])
-        if local is None or upstreams.shape != local.shape[::2]:
+        blocks = op.local_grads_each([[p.data for p in m.parents] for m in members])
+        if blocks is None or upstreams.ndim != 2:
             return None
-        sums = np.matmul(local, upstreams[:, :, None])[:, :, 0]  # each member's, each input's
-        totals = np.einsum("kib,kb->ib", local[:, shared], upstreams)  # shared: all members'
-        numbers = totals.sum(axis=1).tolist()  # a shared number's: over the batch too
-        if not (np.isfinite(sums).all() and np.isfinite(numbers).all()):
-            return None
+        summed = [_summed(block, upstreams) for block in blocks]
+        mine = np.concatenate([each for each, _ in summed], axis=1)[:, own]  # (members, own)
+        ours = np.concatenate([all_ for _, all_ in summed])[shared]  # (shared, batch size)
+        if not (np.isfinite(mine).all() and np.isfinite(ours).all()):
+            return None  # (matrix products do not raise)
+        contributions: list[Any] = mine.T.ravel().tolist()  # position by position
+        for total, parent in zip(ours, parents[len(contributions) :]):
+            contributions.append(float(total.sum()) if parent.data.__class__ is float else total)
     except (FloatingPointError, ValueError):
         return None
-    parents: list[Any] = []
-    contributions: list[Any] = []
-    by_input, at = sums.T.tolist(), {i: k for k, i in enumerate(shared)}
-    for i, column in enumerate(columns):
-        if (k := at.get(i)) is not None:  # one input for all: the sum of their contributions
-            parents.append(column[0])
-            contributions.append(numbers[k] if column[0].data.__class__ is float else totals[k])
-        else:
-            parents += column
-            contributions += by_input[i]
     return Together(members[-1], parents, contributions, None)
+
+
+def _summed(block: Any, upstreams: Any) -> tuple[Any, Any]:
+    """One block of local derivatives (members or 1, inputs, batch size or 1) times the
+    upstreams (members, batch size): summed over the batch (members, inputs), and summed over
+    the members (inputs, batch size); by matrix products, never broadcast out in full."""
+    k, _, n = block.shape
+    if n == 1:  # the same for every example (∂z/∂x = w)
+        over_batch = block[:, :, 0] * upstreams.sum(axis=1)[:, None]
+    elif k == 1:  # the same for every member (∂z/∂w = x)
+        over_batch = upstreams @ block[0].T
+    else:
+        over_batch = np.matmul(block, upstreams[:, :, None])[:, :, 0]
+    if k == 1:
+        over_members = block[0] * upstreams.sum(axis=0)
+    elif n == 1:
+        over_members = block[:, :, 0].T @ upstreams
+    else:
+        over_members = np.einsum("kib,kb->ib", block, upstreams)
+    return over_batch, over_members
 
 
 def _in_words(edge: Edge, i: int) -> str:

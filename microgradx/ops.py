@@ -60,7 +60,9 @@ class Op(str):
     # from a list of their inputs' data: a 2-D array, one row per node (None where it cannot,
     # and then the engine computes them one at a time): a layer's weighted sums, activations
     local_grads_each: Function | None = None  # the local derivatives of the nodes forward_each
-    # made, from the same list: an array (nodes, inputs, batch size), or None where it cannot
+    # made, from the same list: arrays that, side by side along their second axis, are the
+    # array (nodes, inputs, batch size), each of shape (nodes or 1, its inputs, batch size or 1)
+    # where a derivative is the same for every node or every example; None where it cannot
 
     def __new__(cls, symbol: str, forward: Function, grads: Function, maths: tuple[str, ...],
                 **fields: Any) -> Op:  # fmt: skip
@@ -299,8 +301,8 @@ def weighted_sum(n: int) -> Op:
 
     def forward_each(inputs: list[list[Any]]) -> Any:  # neurons that see the same inputs x:
         xs = inputs[0][n:-1]  # one matrix product, W (neurons, n) @ X (n, batch size) + b
-        if any(not all(map(operator.is_, each[n:-1], xs)) for each in inputs[1:]):
-            return None
+        if not all(each[n:-1] == xs for each in inputs[1:]):  # (the same arrays are equal at
+            return None  # once; other batches raise ValueError: then one node at a time)
         W, X = np.array([each[:n] for each in inputs]), np.array(xs)
         b = np.array([each[-1] for each in inputs])
         if (W.ndim, X.ndim, b.ndim) != (2, 2, 1) or {W.dtype, X.dtype, b.dtype} != {FLOAT}:
@@ -311,11 +313,9 @@ def weighted_sum(n: int) -> Op:
         W, X = np.array([each[:n] for each in inputs]), np.array(inputs[0][n:-1])
         if W.ndim != 2 or X.ndim != 2:
             return None
-        stacked = np.empty((len(inputs), 2 * n + 1, X.shape[1]))  # (neurons, inputs, batch)
-        stacked[:, :n] = X  # ∂out/∂wi = xi, the same x for every neuron
-        stacked[:, n:-1] = W[:, :, None]  # ∂out/∂xi = wi, each neuron's own
-        stacked[:, -1] = 1.0  # ∂out/∂b
-        return stacked
+        # ∂out/∂wi = xi, the same for every neuron; ∂out/∂xi = wi, the same for every example;
+        # ∂out/∂b = 1: small arrays that broadcast, never one (neurons, inputs, batch) block
+        return [X[None], W[:, :, None], np.ones((1, 1, 1))]
 
     terms = " + ".join(f"{{{i}}} * {{{n + i}}}" for i in range(n))
     maths = ("b + Σᵢ wᵢ·xᵢ", *(f"{v}{i + 1}" for v in "xw" for i in range(n)), "1")  # ∂/∂wi = xi

@@ -107,10 +107,17 @@ def test_an_elementwise_row_cannot_take_numbers_or_mixed_batches_together() -> N
 def test_a_weighted_sum_says_none_unless_numbers_weigh_one_shared_batch() -> None:
     row, x1, x2 = ops.weighted_sum(2), np.arange(3.0), np.ones(3)
     assert row.forward_each([[1.0, 2.0, x1, x2, 0.5], [3.0, 4.0, x1, x2, 0.0]]).shape == (2, 3)
-    assert row.forward_each([[1.0, 2.0, x1, x2, 0.5], [3.0, 4.0, x2, x1, 0.0]]) is None
     assert row.forward_each([[1.0, 2.0, 1.0, 2.0, 0.5], [3.0, 4.0, 1.0, 2.0, 0.0]]) is None
-    with pytest.raises(ValueError):  # a batch among the weights: record_each goes one at a time
-        row.forward_each([[x1, 2.0, x1, x2, 0.5], [3.0, 4.0, x1, x2, 0.0]])
+    one, other = np.ones(1), np.full(1, 2.0)  # batches of one: compared by their numbers
+    assert row.forward_each([[1.0, 2.0, one, x1[:1], 0.5], [3.0, 4.0, other, x1[:1], 0.0]]) is None
+    same = row.forward_each([[1.0, 2.0, one, x1[:1], 0.0], [3.0, 4.0, one + 0, x1[:1], 0.0]])
+    assert np.array_equal(same, [[1.0], [3.0]])
+    for different in (
+        [[1.0, 2.0, x1, x2, 0.5], [3.0, 4.0, x2, x1, 0.0]],  # not the same x
+        [[x1, 2.0, x1, x2, 0.5], [3.0, 4.0, x1, x2, 0.0]],
+    ):  # a batch as a weight
+        with pytest.raises(ValueError):  # record_each then goes one node at a time
+            row.forward_each(different)
 
 
 def test_record_each_with_inputs_it_cannot_take_together_records_them_one_at_a_time() -> None:
@@ -226,12 +233,36 @@ def test_backward_takes_a_layers_sums_together_and_gives_every_gradient_of_one_b
         assert np.allclose(together[node], grad, rtol=1e-10, atol=1e-12), node
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    members=st.integers(2, 5),
+    inputs=st.integers(1, 4),
+    size=st.integers(1, 5),
+    each_member=st.booleans(),
+    each_example=st.booleans(),
+    seed=st.integers(0, 99),
+)
+def test_a_block_of_local_derivatives_is_summed_as_its_full_array_would_be(
+    members: int, inputs: int, size: int, each_member: bool, each_example: bool, seed: int
+) -> None:
+    """Every shape a block may have (the same for all members, for all examples, or neither),
+    against the block broadcast out in full and summed by einsum."""
+    rng = np.random.default_rng(seed)
+    block = rng.normal(size=(members if each_member else 1, inputs, size if each_example else 1))
+    upstreams = rng.normal(size=(members, size))
+    full = np.broadcast_to(block, (members, inputs, size))
+    over_batch, over_members = engine._summed(block, upstreams)
+    assert np.allclose(over_batch, np.einsum("kib,kb->ki", full, upstreams), rtol=1e-12)
+    assert np.allclose(over_members, np.einsum("kib,kb->ib", full, upstreams), rtol=1e-12)
+
+
 def test_a_group_whose_members_are_not_all_used_leaves_the_others_unreached() -> None:
     rng = np.random.default_rng(1)
     layer = nn.Layer(2, 3, activation="tanh", rng=rng)
     first, _, third = layer.forward(rng.normal(size=(4, 2)))
     loss = (first * third).sum()
-    assert len(engine._groups(list(reversed(topological_order(loss, inputs=False))))) == 1
+    groups = engine._groups(list(reversed(topological_order(loss, inputs=False))))
+    assert [len(group.members) for group in groups.values()] == [2]  # the first and third
     alone = walked_one_by_one(loss)
     layer.zero_grad()
     loss.backward()
@@ -278,7 +309,9 @@ def test_a_weighted_sums_local_grads_each_are_its_local_grads_node_by_node(
     rng = np.random.default_rng(seed)
     row, xs = ops.weighted_sum(n), [rng.normal(size=size) for _ in range(n)]
     inputs = [[*rng.normal(size=n).tolist(), *xs, float(rng.normal())] for _ in range(k)]
-    stacked = row.local_grads_each(inputs)
+    blocks = row.local_grads_each(inputs)  # each broadcasts to (k, its inputs, size)
+    assert all(b.ndim == 3 and b.shape[0] in (1, k) and b.shape[2] in (1, size) for b in blocks)
+    stacked = np.concatenate([np.broadcast_to(b, (k, b.shape[1], size)) for b in blocks], 1)
     assert stacked.shape == (k, 2 * n + 1, size)
     for each, got in zip(inputs, stacked):
         assert np.array_equal(got, row.local_grads(*each, row.forward(*each)))
