@@ -397,7 +397,8 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
         blocks = op.local_grads_each([[p.data for p in m.parents] for m in members])
         if blocks is None or upstreams.ndim != 2:
             return None
-        summed = [_summed(block, upstreams) for block in blocks]
+        sums = upstreams.sum(axis=1)[:, None], upstreams.sum(axis=0)  # (of each, of all)
+        summed = [_summed(block, upstreams, *sums) for block in blocks]
         mine = np.concatenate([each for each, _ in summed], axis=1)[:, own]  # (members, own)
         ours = np.concatenate([all_ for _, all_ in summed])[shared]  # (shared, batch size)
         if not (np.isfinite(mine).all() and np.isfinite(ours).all()):
@@ -410,19 +411,20 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
     return Together(members[-1], parents, contributions, None)
 
 
-def _summed(block: Any, upstreams: Any) -> tuple[Any, Any]:
+def _summed(block: Any, upstreams: Any, of_each: Any, of_all: Any) -> tuple[Any, Any]:
     """One block of local derivatives (members or 1, inputs, batch size or 1) times the
     upstreams (members, batch size): summed over the batch (members, inputs), and summed over
-    the members (inputs, batch size); by matrix products, never broadcast out in full."""
+    the members (inputs, batch size); by matrix products, never broadcast out in full.
+    of_each, of_all: each member's upstream summed over the batch, and all members' summed."""
     k, _, n = block.shape
     if n == 1:  # the same for every example (∂z/∂x = w)
-        over_batch = block[:, :, 0] * upstreams.sum(axis=1)[:, None]
+        over_batch = block[:, :, 0] * of_each
     elif k == 1:  # the same for every member (∂z/∂w = x)
         over_batch = upstreams @ block[0].T
     else:
         over_batch = np.matmul(block, upstreams[:, :, None])[:, :, 0]
     if k == 1:
-        over_members = block[0] * upstreams.sum(axis=0)
+        over_members = block[0] * of_all
     elif n == 1:
         over_members = block[:, :, 0].T @ upstreams
     else:

@@ -291,7 +291,7 @@ def weighted_sum(n: int) -> Op:
         return b + (W @ X if W.ndim == 1 else X @ W if X.ndim == 1 else np.einsum("ij,ij->j", W, X))
 
     def grads(*inputs: Any) -> Any:  # the inputs, then out
-        if np.ndarray not in map(type, inputs[:-1]):  # numbers, or Values (for grad of grad)
+        if inputs[-1].__class__ is not np.ndarray:  # numbers, or Values (for grad of grad)
             return (*inputs[n:-2], *inputs[:n], 1.0)
         stacked = np.empty((2 * n + 1, inputs[-1].size))  # a row per input
         stacked[:n] = _stack(inputs[n:-2]).reshape(n, -1)  # ∂out/∂wi = xi (a number: every
@@ -355,7 +355,7 @@ def _raw(x: Any) -> Any:
 
 def step(x: Any) -> Any:
     """1 where x > 0, else 0: a constant, even for a Value (the derivative of relu)."""
-    x = _raw(x)
+    x = x if x.__class__ is np.ndarray else _raw(x)  # (relu on a batch: no call)
     return (x > 0).astype(float) if isinstance(x, np.ndarray) else float(x > 0)
 
 

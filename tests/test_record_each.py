@@ -251,7 +251,8 @@ def test_a_block_of_local_derivatives_is_summed_as_its_full_array_would_be(
     block = rng.normal(size=(members if each_member else 1, inputs, size if each_example else 1))
     upstreams = rng.normal(size=(members, size))
     full = np.broadcast_to(block, (members, inputs, size))
-    over_batch, over_members = engine._summed(block, upstreams)
+    sums = upstreams.sum(axis=1)[:, None], upstreams.sum(axis=0)
+    over_batch, over_members = engine._summed(block, upstreams, *sums)
     assert np.allclose(over_batch, np.einsum("kib,kb->ki", full, upstreams), rtol=1e-12)
     assert np.allclose(over_members, np.einsum("kib,kb->ib", full, upstreams), rtol=1e-12)
 
