@@ -283,7 +283,7 @@ def weighted_sum(n: int) -> Op:
         if len(inputs) != 2 * n + 1:  # as Python says for the other rows
             raise TypeError(f"weighted_sum of {n} takes {2 * n + 1} inputs, got {len(inputs)}")
         ws, xs, b = inputs[:n], inputs[n:-1], inputs[-1]
-        if np.ndarray not in map(type, inputs):  # single numbers: b + w1·x1 + w2·x2 + ...
+        if xs[0].__class__ is not np.ndarray and _numbers(inputs):  # b + w1·x1 + w2·x2 + ...
             return sum(map(operator.mul, ws, xs), b)
         W, X = _stack(ws), _stack(xs)
         if len({W.shape[1:], X.shape[1:], getattr(b, "shape", ())} - {()}) > 1:  # (record need not)
@@ -324,6 +324,14 @@ def weighted_sum(n: int) -> Op:
               notation=f"{terms} + {{{2 * n}}}", method="", params=(n,), checks_batches=True,
               grad_notation=rules, short="z", forward_each=forward_each,
               local_grads_each=grads_each)  # fmt: skip
+
+
+def _numbers(values: tuple[Any, ...]) -> bool:
+    """Single numbers, no batch among them? Their sum says so at once (a batch makes one)."""
+    try:
+        return sum(values).__class__ is not np.ndarray
+    except (ArithmeticError, ValueError):  # batches of different sizes, or an overflow
+        return False
 
 
 def _stack(values: tuple[Any, ...]) -> Any:
