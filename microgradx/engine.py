@@ -350,8 +350,9 @@ the own ones position by position, then the shared ones."""
 
 def _groups(walk: list[Value]) -> dict[int, Group]:
     """The groups in a walk: two or more nodes with one mark, whose every input is shared by
-    all of them or is an input node holding a number of one member's own (so none of their
-    inputs comes in the walk before the last of them, and each gets its gradient then)."""
+    all of them or is an input node holding a number (its weights: at least one input that
+    not all of them share), so none of their inputs comes in the walk before the last of
+    them, and each gets its gradient then."""
     found: dict[int, list[Value]] = {}
     for node in walk:
         if node._a.__class__ is Mark and node.op is not None:
@@ -400,7 +401,7 @@ def _together(group: Group, grads: dict[Value, Any]) -> Together | None:
         mine = np.concatenate([each for each, _ in summed], axis=1)[:, own]  # (members, own)
         ours = np.concatenate([all_ for _, all_ in summed])[shared]  # (shared, batch size)
         if not (np.isfinite(mine).all() and np.isfinite(ours).all()):
-            return None  # (matrix products do not raise)
+            return None  # (matrix products do not raise; the others do, caught below)
         contributions: list[Any] = mine.T.ravel().tolist()  # position by position
         for total, parent in zip(ours, parents[len(contributions) :]):
             contributions.append(float(total.sum()) if parent.data.__class__ is float else total)
@@ -414,8 +415,8 @@ def _summed(block: Any, upstreams: Any, of_each: Any, of_all: Any) -> tuple[Any,
     upstreams (members, batch size): summed over the batch (members, inputs), and summed over
     the members (inputs, batch size); by matrix products, never broadcast out in full.
     of_each, of_all: each member's upstream summed over the batch, and all members' summed."""
-    k, _, n = block.shape
-    if n == 1:  # the same for every example (∂z/∂x = w)
+    k, _, size = block.shape
+    if size == 1:  # the same for every example (∂z/∂x = w)
         over_batch = block[:, :, 0] * of_each
     elif k == 1:  # the same for every member (∂z/∂w = x)
         over_batch = upstreams @ block[0].T
@@ -423,7 +424,7 @@ def _summed(block: Any, upstreams: Any, of_each: Any, of_all: Any) -> tuple[Any,
         over_batch = np.matmul(block, upstreams[:, :, None])[:, :, 0]
     if k == 1:
         over_members = block[0] * of_all
-    elif n == 1:
+    elif size == 1:
         over_members = block[:, :, 0].T @ upstreams
     else:
         over_members = np.einsum("kib,kb->ib", block, upstreams)

@@ -57,8 +57,8 @@ class Op(str):
     # letters are not its inputs: ∂out/∂w1 is "{n}", its x1)
     short: str = ""  # what pictures call its unnamed results (z: z1, z2); "" for its name
     forward_each: Function | None = None  # the outputs of several nodes of this row at once,
-    # from a list of their inputs' data: a 2-D array, one row per node (None where it cannot,
-    # and then the engine computes them one at a time): a layer's weighted sums, activations
+    # from a list of their inputs' data: a 2-D array, one row per node (None, or a ValueError,
+    # where it cannot: then the engine computes them one at a time): a layer's weighted sums
     local_grads_each: Function | None = None  # the local derivatives of the nodes forward_each
     # made, from the same list: arrays that, side by side along their second axis, are the
     # array (nodes, inputs, batch size), each of shape (nodes or 1, its inputs, batch size or 1)
@@ -302,11 +302,13 @@ def weighted_sum(n: int) -> Op:
     def forward_each(inputs: list[list[Any]]) -> Any:  # neurons that see the same inputs x:
         xs = inputs[0][n:-1]  # one matrix product, W (neurons, n) @ X (n, batch size) + b
         if not all(each[n:-1] == xs for each in inputs[1:]):  # (the same arrays are equal at
-            return None  # once; other batches raise ValueError: then one node at a time)
+            return None  # once; other batches of 2+ examples raise ValueError)
         W, X = np.array([each[:n] for each in inputs]), np.array(xs)
         b = np.array([each[-1] for each in inputs])
         if (W.ndim, X.ndim, b.ndim) != (2, 2, 1) or {W.dtype, X.dtype, b.dtype} != {FLOAT}:
             return None  # w and b numbers, x batches of one size, else one node at a time
+        if X.shape[1] < 2:  # a batch of one: equal to a number in the test above, so
+            return None  # one node at a time (the test tells only 2+ examples apart)
         return W @ X + b[:, None]
 
     def grads_each(inputs: list[list[Any]]) -> Any:  # the neurons forward_each summed
@@ -330,7 +332,8 @@ def _numbers(values: tuple[Any, ...]) -> bool:
     """Single numbers, no batch among them? Their sum says so at once (a batch makes one)."""
     try:
         return sum(values).__class__ is not np.ndarray
-    except (ArithmeticError, ValueError):  # batches of different sizes, or an overflow
+    except (ArithmeticError, ValueError, RuntimeWarning):  # batches of different sizes, or
+        # an overflow of the sum alone (NumPy's raise or warning: the batch path says)
         return False
 
 

@@ -540,6 +540,13 @@ def test_the_row_refuses_a_wrong_number_of_inputs() -> None:
         apply(ops.weighted_sum(2), w1, w2, x1, x2)  # b forgotten
 
 
+def test_a_number_among_batches_whose_sum_overflows_is_still_a_batch_row() -> None:
+    """The row tells numbers from batches by one sum of its inputs; where that sum alone
+    overflows (NumPy warns, and warnings are errors here), the batch path computes it."""
+    w, x, b = np.array([1e308, 1.0]), 1e-308, 1e308
+    assert np.array_equal(ops.weighted_sum(1).forward(w, x, b), b + w * x)
+
+
 @pytest.mark.parametrize("expanded", [False, True])
 def test_neuron_forward_takes_numbers_and_refuses_a_wrong_count(expanded: bool) -> None:
     neuron = nn.Neuron(2, "tanh", seed=0, expanded=expanded)
