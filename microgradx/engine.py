@@ -355,7 +355,7 @@ def _groups(walk: list[Value]) -> dict[int, Group]:
     them, and each gets its gradient then."""
     found: dict[int, list[Value]] = {}
     for node in walk:
-        if node._a.__class__ is Mark and node.op is not None:
+        if node._a.__class__ is Mark:  # (record_each marks no node made under no_grad)
             found.setdefault(id(node._a), []).append(node)
     groups = {}
     for key, members in found.items():

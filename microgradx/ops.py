@@ -299,12 +299,14 @@ def weighted_sum(n: int) -> Op:
         stacked[-1] = 1.0  # ∂out/∂b
         return stacked
 
+    def matrices(inputs: list[list[Any]]) -> tuple[Any, Any]:  # W (neurons, n), X (n, batch)
+        return np.array([each[:n] for each in inputs]), np.array(inputs[0][n:-1])
+
     def forward_each(inputs: list[list[Any]]) -> Any:  # neurons that see the same inputs x:
         xs = inputs[0][n:-1]  # one matrix product, W (neurons, n) @ X (n, batch size) + b
         if not all(each[n:-1] == xs for each in inputs[1:]):  # (the same arrays are equal at
             return None  # once; other batches of 2+ examples raise ValueError)
-        W, X = np.array([each[:n] for each in inputs]), np.array(xs)
-        b = np.array([each[-1] for each in inputs])
+        (W, X), b = matrices(inputs), np.array([each[-1] for each in inputs])
         if (W.ndim, X.ndim, b.ndim) != (2, 2, 1) or {W.dtype, X.dtype, b.dtype} != {FLOAT}:
             return None  # w and b numbers, x batches of one size, else one node at a time
         if X.shape[1] < 2:  # a batch of one: equal to a number in the test above, so
@@ -312,7 +314,7 @@ def weighted_sum(n: int) -> Op:
         return W @ X + b[:, None]
 
     def grads_each(inputs: list[list[Any]]) -> Any:  # the neurons forward_each summed
-        W, X = np.array([each[:n] for each in inputs]), np.array(inputs[0][n:-1])
+        W, X = matrices(inputs)
         if W.ndim != 2 or X.ndim != 2:
             return None
         # ∂out/∂wi = xi, the same for every neuron; ∂out/∂xi = wi, the same for every example;
